@@ -1,0 +1,55 @@
+# rudder — build, demo, test, bench.
+# `make demo` and `make test` are the two set-up commands of a fresh Debian machine with Rust.
+
+SHELL := /bin/bash
+CARGO ?= cargo
+VENV ?= $(CURDIR)/.venv
+PYTHON := $(VENV)/bin/python
+RUDDER_CORPUS ?= $(abspath $(CURDIR)/../shared/corpus)
+export RUDDER_PYTHON := $(PYTHON)
+export RUDDER_CORPUS
+
+.PHONY: all build demo test test-deps venv debs fmt clippy unit e2e conformance bench clean
+
+all: build
+
+build:
+	$(CARGO) build --release
+
+# Python venv holding the judges: Helm 4's Go SDK (helm-python-sdk) and Kubernetes OpenAPI schemas.
+venv: $(VENV)/.stamp
+$(VENV)/.stamp: scripts/requirements-test.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
+	touch $@
+
+# Debian packages the tests need (kubectl when missing).
+debs:
+	@if ! command -v kubectl >/dev/null 2>&1; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubernetes-client; \
+	fi
+
+test-deps: venv debs
+
+demo: build
+	bash scripts/demo.sh
+
+fmt:
+	$(CARGO) fmt --all -- --check
+
+clippy:
+	$(CARGO) clippy --all-targets -- -D warnings
+
+test: test-deps fmt clippy
+	$(CARGO) test --all-targets -- --test-threads=4
+	@if [ -d "$(RUDDER_CORPUS)" ]; then $(MAKE) conformance; else echo "corpus not found at $(RUDDER_CORPUS): skipping conformance"; fi
+
+conformance:
+	@if [ -x scripts/conformance.sh ]; then bash scripts/conformance.sh; else echo "conformance runner not present yet"; fi
+
+bench: build
+	@if [ -x scripts/bench.sh ]; then bash scripts/bench.sh; else echo "no benchmarks yet"; fi
+
+clean:
+	$(CARGO) clean
+	rm -rf $(VENV)

@@ -1,0 +1,155 @@
+//! Charts: the `Chart.yaml` model and the loader (directory or `.tgz`).
+//!
+//! The in-memory model mirrors Helm's `chart.Chart` (metadata, lock, templates, values, schema,
+//! files, dependencies) because the release storage format serialises it field for field.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One file of a chart, named by its path relative to the chart root (`templates/x.yaml`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChartFile {
+    /// Path relative to the chart root, `/`-separated.
+    pub name: String,
+    /// Raw bytes as read from disk or the archive.
+    pub data: Vec<u8>,
+}
+
+/// Which template language a chart's templates are written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// rudder-native chart (`engine: tera` in Chart.yaml).
+    Tera,
+    /// Any other chart: Go `text/template` + Sprig, rendered as Helm renders it.
+    GoTemplate,
+}
+
+/// A maintainer entry of Chart.yaml.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Maintainer {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// A dependency entry of Chart.yaml (or `requirements.yaml` for apiVersion v1 charts).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Dependency {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub version: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub repository: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub condition: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Helm's `import-values`: strings or `{child, parent}` maps.
+    #[serde(
+        default,
+        rename = "import-values",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub import_values: Vec<Value>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub alias: String,
+}
+
+/// Chart.yaml, with Helm's JSON field names (the release storage format uses them).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChartMetadata {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub home: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
+    pub version: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keywords: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub maintainers: Vec<Maintainer>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub icon: String,
+    pub api_version: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub condition: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub tags: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub app_version: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deprecated: bool,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub kube_version: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<Dependency>,
+    #[serde(default, rename = "type", skip_serializing_if = "String::is_empty")]
+    pub chart_type: String,
+    /// rudder's addition: `tera` marks a rudder-native chart. Helm ignores the field.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub engine: String,
+}
+
+impl ChartMetadata {
+    /// The template engine this chart's templates are written for.
+    pub fn engine(&self) -> Engine {
+        if self.engine.eq_ignore_ascii_case("tera") {
+            Engine::Tera
+        } else {
+            Engine::GoTemplate
+        }
+    }
+
+    /// Whether this is a library chart (helpers only, renders no manifests).
+    pub fn is_library(&self) -> bool {
+        self.chart_type == "library"
+    }
+}
+
+/// A loaded chart with its subcharts.
+#[derive(Debug, Clone, Default)]
+pub struct Chart {
+    /// Chart.yaml.
+    pub metadata: ChartMetadata,
+    /// Chart.lock (or requirements.lock), as parsed YAML, if present.
+    pub lock: Option<Value>,
+    /// Files under `templates/`, sorted by name.
+    pub templates: Vec<ChartFile>,
+    /// `values.yaml` parsed (an object; empty object when absent).
+    pub values: Value,
+    /// `values.yaml` as written, if present (for `rudder show values`).
+    pub raw_values: Option<String>,
+    /// `values.schema.json` parsed, if present.
+    pub schema: Option<Value>,
+    /// Every other file (README.md, values/<env>.yaml, crds/*, files read by templates), sorted by name.
+    pub files: Vec<ChartFile>,
+    /// Subcharts found in `charts/` (folders or `.tgz`), in name order.
+    pub dependencies: Vec<Chart>,
+    /// Where the chart was loaded from (directory or archive), for error messages.
+    pub source: PathBuf,
+}
+
+impl Chart {
+    /// The chart's name from Chart.yaml.
+    pub fn name(&self) -> &str {
+        &self.metadata.name
+    }
+
+    /// Files under `crds/`, in name order.
+    pub fn crd_files(&self) -> impl Iterator<Item = &ChartFile> {
+        self.files.iter().filter(|f| f.name.starts_with("crds/"))
+    }
+}

@@ -1,0 +1,16 @@
+//! `rudder get` and its subcommands.
+
+use super::{CliResult, GlobalArgs};
+
+/// Subcommands of `rudder get`.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Placeholder until the subcommands land.
+    #[command(hide = true)]
+    Pending,
+}
+
+/// Runs `rudder get`.
+pub fn run(_command: Command, _global: &GlobalArgs) -> CliResult {
+    Err(super::not_implemented("get"))
+}

@@ -1,0 +1,217 @@
+//! The command line: one thin file per command (clap args + one call into the library).
+//!
+//! Errors from the library are rendered once here (miette), with the cause chain; exit codes are
+//! 0 success, 1 error, 2 changes found under `--detailed-exitcode`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+pub mod completion;
+pub mod create;
+pub mod dependency;
+pub mod diff;
+pub mod get;
+pub mod history;
+pub mod install;
+pub mod lint;
+pub mod list;
+pub mod package;
+pub mod pull;
+pub mod push;
+pub mod registry;
+pub mod repo;
+pub mod rollback;
+pub mod sandbox;
+pub mod search;
+pub mod show;
+pub mod status;
+pub mod template;
+pub mod test;
+pub mod uninstall;
+pub mod unlock;
+pub mod upgrade;
+pub mod values_args;
+pub mod version;
+
+/// What a command returns: the process exit code (0 ok, 2 changes found) or an error (exit 1).
+pub type CliResult = miette::Result<u8>;
+
+/// When to color output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ColorWhen {
+    /// Color when stdout is a terminal and NO_COLOR is unset.
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+/// Flags every command accepts, with Helm's names.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GlobalArgs {
+    /// Namespace scope for this request.
+    #[arg(short = 'n', long, global = true, env = "RUDDER_NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Path to the kubeconfig file.
+    #[arg(long, global = true, env = "KUBECONFIG")]
+    pub kubeconfig: Option<std::path::PathBuf>,
+    /// Name of the kubeconfig context to use.
+    #[arg(long, global = true)]
+    pub kube_context: Option<String>,
+    /// Print the whole error chain and debug details.
+    #[arg(long, global = true)]
+    pub debug: bool,
+    /// When to use colors.
+    #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
+    /// Never use colors (same as --color never).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+/// rudder: a Helm-like Kubernetes package manager.
+#[derive(Debug, Parser)]
+#[command(name = "rudder", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Every rudder command.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Render chart templates locally and print the manifests.
+    Template(template::Args),
+    /// Check a chart for problems in every environment.
+    Lint(lint::Args),
+    /// Show a chart's Chart.yaml, values or README.
+    #[command(subcommand)]
+    Show(show::Command),
+    /// Create a new rudder-native chart.
+    Create(create::Args),
+    /// Install a chart as a new release.
+    Install(install::Args),
+    /// Upgrade a release to a new chart or new values.
+    Upgrade(upgrade::Args),
+    /// Roll a release back to an earlier revision.
+    Rollback(rollback::Args),
+    /// Uninstall a release (purges its history unless --keep-history).
+    #[command(alias = "delete")]
+    Uninstall(uninstall::Args),
+    /// List releases.
+    #[command(alias = "ls")]
+    List(list::Args),
+    /// Show a release's revision history.
+    History(history::Args),
+    /// Show a release's status.
+    Status(status::Args),
+    /// Show a release's values, manifest, notes or hooks.
+    #[command(subcommand)]
+    Get(get::Command),
+    /// Run a release's test hooks.
+    Test(test::Args),
+    /// Release a release's lock left behind by a killed process.
+    Unlock(unlock::Args),
+    /// Show what an upgrade, rollback, or chart/environment change would change.
+    #[command(subcommand)]
+    Diff(diff::Command),
+    /// Package a chart directory into a versioned archive.
+    Package(package::Args),
+    /// Manage chart repositories.
+    #[command(subcommand)]
+    Repo(repo::Command),
+    /// Search chart repositories.
+    #[command(subcommand)]
+    Search(search::Command),
+    /// Download a chart from a repository or registry.
+    Pull(pull::Args),
+    /// Push a chart archive to an OCI registry.
+    Push(push::Args),
+    /// Log in to or out of an OCI registry.
+    #[command(subcommand)]
+    Registry(registry::Command),
+    /// Manage a chart's dependencies.
+    #[command(subcommand, alias = "dep")]
+    Dependency(dependency::Command),
+    /// Run a local Kubernetes API server for tests and demos.
+    Sandbox(sandbox::Args),
+    /// Generate shell completion scripts.
+    Completion(completion::Args),
+    /// Print rudder's version.
+    Version(version::Args),
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let debug = cli.global.debug;
+    let global = cli.global;
+    let result = match cli.command {
+        Command::Template(args) => template::run(args, &global),
+        Command::Lint(args) => lint::run(args, &global),
+        Command::Show(cmd) => show::run(cmd, &global),
+        Command::Create(args) => create::run(args, &global),
+        Command::Install(args) => install::run(args, &global),
+        Command::Upgrade(args) => upgrade::run(args, &global),
+        Command::Rollback(args) => rollback::run(args, &global),
+        Command::Uninstall(args) => uninstall::run(args, &global),
+        Command::List(args) => list::run(args, &global),
+        Command::History(args) => history::run(args, &global),
+        Command::Status(args) => status::run(args, &global),
+        Command::Get(cmd) => get::run(cmd, &global),
+        Command::Test(args) => test::run(args, &global),
+        Command::Unlock(args) => unlock::run(args, &global),
+        Command::Diff(cmd) => diff::run(cmd, &global),
+        Command::Package(args) => package::run(args, &global),
+        Command::Repo(cmd) => repo::run(cmd, &global),
+        Command::Search(cmd) => search::run(cmd, &global),
+        Command::Pull(args) => pull::run(args, &global),
+        Command::Push(args) => push::run(args, &global),
+        Command::Registry(cmd) => registry::run(cmd, &global),
+        Command::Dependency(cmd) => dependency::run(cmd, &global),
+        Command::Sandbox(args) => sandbox::run(args, &global),
+        Command::Completion(args) => completion::run(args, &global),
+        Command::Version(args) => version::run(args, &global),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(report) => {
+            report_error(&report, debug);
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Prints an error and its causes on stderr, once.
+fn report_error(report: &miette::Report, debug: bool) {
+    if debug {
+        eprintln!("{report:?}");
+        return;
+    }
+    let mut text = format!("Error: {report}");
+    let mut source = report.source();
+    while let Some(cause) = source {
+        text.push_str(&format!("\n  caused by: {cause}"));
+        source = cause.source();
+    }
+    eprintln!("{text}");
+}
+
+/// Builds the async runtime for commands that talk to a cluster or the network.
+pub fn runtime() -> miette::Result<tokio::runtime::Runtime> {
+    // Only ring is compiled in; installing it explicitly keeps rustls from guessing.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| miette::miette!("cannot start the async runtime: {e}"))
+}
+
+/// The error for a command whose implementation has not landed yet.
+pub fn not_implemented(command: &str) -> miette::Report {
+    miette::miette!("`rudder {command}` is not implemented yet")
+}

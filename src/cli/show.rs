@@ -1,0 +1,16 @@
+//! `rudder show` and its subcommands.
+
+use super::{CliResult, GlobalArgs};
+
+/// Subcommands of `rudder show`.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Placeholder until the subcommands land.
+    #[command(hide = true)]
+    Pending,
+}
+
+/// Runs `rudder show`.
+pub fn run(_command: Command, _global: &GlobalArgs) -> CliResult {
+    Err(super::not_implemented("show"))
+}

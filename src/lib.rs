@@ -1,0 +1,20 @@
+//! rudder: a Helm-like Kubernetes package manager.
+//!
+//! Data flows one way through the modules, each one concept:
+//! `chart` (model + loader) → `values` (layering, `--set`, schema) → `render` (Tera and Go
+//! templates) → `manifest` (split, parse, order, hooks) → `cluster` (kube client) / `release`
+//! (verbs + Helm-format storage) → `diff`. `repo` moves charts around (package, HTTP and OCI
+//! repositories). `sandbox` is a standalone Kubernetes API server that shares no code path with
+//! the client side; only `cli::sandbox` starts it. `cli` holds one thin file per command.
+
+pub mod chart;
+pub mod cli;
+pub mod cluster;
+pub mod diff;
+pub mod manifest;
+pub mod release;
+pub mod render;
+pub mod repo;
+pub mod sandbox;
+pub mod values;
+pub mod yaml;

@@ -1,0 +1,105 @@
+//! The rendering seam: a chart plus composed values in, rendered template files out.
+//!
+//! `engine: tera` charts go to [`tera`]; every other chart is a Helm chart and goes to the Go
+//! `text/template` engine in `gotmpl` (added by the Helm-compatibility work). Both engines see the
+//! same [`RenderOptions`] and return the same [`Rendered`] map so that everything downstream
+//! (manifest ordering, release storage, diff) does not care which engine ran.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::chart::{Chart, Engine};
+
+/// The `.Release` object.
+#[derive(Debug, Clone)]
+pub struct ReleaseInfo {
+    pub name: String,
+    pub namespace: String,
+    pub revision: u64,
+    pub is_install: bool,
+    pub is_upgrade: bool,
+}
+
+/// The Kubernetes version templates see as `.Capabilities.KubeVersion`.
+#[derive(Debug, Clone)]
+pub struct KubeVersion {
+    /// Full version with a `v` prefix, e.g. `v1.36.0`.
+    pub version: String,
+    pub major: String,
+    pub minor: String,
+}
+
+/// The `.Capabilities` object.
+#[derive(Debug, Clone)]
+pub struct Capabilities {
+    pub kube_version: KubeVersion,
+    /// `group/version` and `group/version/Kind` strings the cluster serves.
+    pub api_versions: Vec<String>,
+}
+
+/// Reads a live object for the `lookup` template function. Offline rendering has none, and
+/// `lookup` then returns an empty map as Helm's does.
+pub trait Lookup: Send + Sync {
+    /// `name` empty lists the kind (Helm returns a `*List` object then).
+    fn lookup(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Value, String>;
+}
+
+/// Everything a template can see besides the chart and the values.
+#[derive(Clone)]
+pub struct RenderOptions {
+    pub release: ReleaseInfo,
+    pub capabilities: Capabilities,
+    /// The environment selected with `--env` (rudder's `Env` object), if any.
+    pub env: Option<String>,
+    /// Live lookups (install/upgrade/diff); `None` when rendering offline.
+    pub lookup: Option<Arc<dyn Lookup>>,
+}
+
+/// Rendered output: template path (`CHART/templates/x.yaml`, subcharts as
+/// `CHART/charts/SUB/templates/x.yaml`) to rendered text, NOTES.txt included, partials excluded.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rendered {
+    pub files: BTreeMap<String, String>,
+}
+
+/// A template that could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// An error located in a template file.
+    #[error("{template}:{line}:{column}: {message}")]
+    Template {
+        template: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    /// An error without a useful location (e.g. `fail` called from a helper).
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Renders every template of `chart` (and its enabled subcharts) with the composed `values`.
+pub fn render(
+    chart: &Chart,
+    values: &Value,
+    options: &RenderOptions,
+) -> Result<Rendered, RenderError> {
+    match chart.metadata.engine() {
+        Engine::Tera => tera::render(chart, values, options),
+        Engine::GoTemplate => Err(RenderError::Other(format!(
+            "chart {} is a Helm chart (Go templates): its Chart.yaml does not say `engine: tera`, \
+             and rudder cannot render Go templates yet",
+            chart.name()
+        ))),
+    }
+}
+
+pub mod tera;

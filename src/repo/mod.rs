@@ -1,0 +1,1 @@
+//! Moving charts around: package, HTTP chart repositories, dependencies, OCI registries.

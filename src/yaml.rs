@@ -1,0 +1,90 @@
+//! YAML in and out, the way Kubernetes and Helm read it.
+//!
+//! Reading follows Go's `sigs.k8s.io/yaml` (YAML 1.1 booleans such as `yes`/`on`, legacy octal
+//! `0777`, last duplicate key wins). Writing sorts map keys (serde_json's `BTreeMap`) and quotes
+//! every string that a YAML 1.1 reader would take for something else, so that no emitted manifest
+//! means something other than intended.
+
+use serde_json::Value;
+
+/// A YAML document that could not be read, with the position of the problem.
+#[derive(Debug, thiserror::Error)]
+#[error("line {line}, column {column}: {message}")]
+pub struct YamlError {
+    /// 1-based line of the problem (0 when unknown).
+    pub line: usize,
+    /// 1-based column of the problem (0 when unknown).
+    pub column: usize,
+    /// The parser's description of the problem.
+    pub message: String,
+}
+
+impl YamlError {
+    fn from_saphyr(err: serde_saphyr::Error) -> Self {
+        let (line, column) = err
+            .location()
+            .map(|loc| (loc.line() as usize, loc.column() as usize))
+            .unwrap_or((0, 0));
+        let message = err.to_string();
+        // saphyr's message already starts with the position; keep only the description.
+        let message = message
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches("error: ")
+            .to_string();
+        YamlError {
+            line,
+            column,
+            message,
+        }
+    }
+}
+
+fn read_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
+        legacy_octal_numbers: true,
+    }
+}
+
+/// Parses one YAML document into a JSON value. An empty document is `null`.
+pub fn from_str(text: &str) -> Result<Value, YamlError> {
+    if text.trim().is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_saphyr::from_str_with_options(text, read_options()).map_err(YamlError::from_saphyr)
+}
+
+/// Serialises a value as block YAML with sorted keys and safe quoting, ending in a newline.
+pub fn to_string(value: &Value) -> String {
+    match serde_saphyr::to_string(value) {
+        Ok(text) => text,
+        // Serialising a serde_json::Value cannot fail: it has no non-string keys or unsupported types.
+        Err(err) => unreachable!("serialising a JSON value as YAML failed: {err}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_yaml_1_1_booleans_and_octal_like_go() {
+        let v = from_str("a: yes\nb: on\nc: 0777\n").unwrap();
+        assert_eq!(v, json!({"a": true, "b": true, "c": 511}));
+    }
+
+    #[test]
+    fn quotes_ambiguous_strings_on_output() {
+        let text = to_string(&json!({"a": "yes", "b": "1", "c": "plain"}));
+        assert_eq!(text, "a: \"yes\"\nb: \"1\"\nc: plain\n");
+    }
+
+    #[test]
+    fn reports_line_and_column() {
+        let err = from_str("a: 1\nb: [\n").unwrap_err();
+        assert!(err.line >= 2, "{err:?}");
+    }
+}
