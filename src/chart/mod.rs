@@ -153,3 +153,6 @@ impl Chart {
         self.files.iter().filter(|f| f.name.starts_with("crds/"))
     }
 }
+
+mod load;
+pub use load::{load, ChartError};

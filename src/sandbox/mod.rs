@@ -3,3 +3,32 @@
 //! Standalone by design: nothing here imports rudder's client side (chart, values, render,
 //! manifest, cluster, release, diff), so the client cannot "cheat". Real clients (kubectl, Helm's
 //! Go SDK, kube-rs) are the judges of its fidelity.
+//!
+//! The object semantics (schemas, OpenAPI documents, patches, server-side apply, defaulting,
+//! validation) live in pure modules with no I/O; the HTTP server, store and watch machinery call
+//! into them.
+
+pub mod apply;
+pub mod defaults;
+pub mod openapi;
+pub mod patch;
+pub mod validate;
+
+/// Identifies a kind: `group` is empty for the core group.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Gvk {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+}
+
+impl Gvk {
+    /// `apps/v1` or `v1` for the core group.
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+}
