@@ -12,6 +12,7 @@ pub mod apply;
 pub mod defaults;
 pub mod openapi;
 pub mod patch;
+pub mod schema;
 pub mod validate;
 
 /// Identifies a kind: `group` is empty for the core group.
