@@ -102,4 +102,5 @@ pub fn render(
     }
 }
 
+pub mod gotmpl;
 pub mod tera;

@@ -1,0 +1,5 @@
+//! Sprig's dates functions.
+
+use super::Registry;
+
+pub(super) fn register(_r: &mut Registry) {}

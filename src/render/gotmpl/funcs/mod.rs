@@ -1,0 +1,143 @@
+//! The template function registry: Sprig v3's `TxtFuncMap` (minus `env`/`expandenv`) and Helm's
+//! data functions, each family in its own file.
+//!
+//! # Adding a function
+//! 1. Pick the family file (`strings.rs`, `lists.rs`, `dicts.rs`, ...) matching Sprig's docs.
+//! 2. Write a plain function `fn name(args: &[Value]) -> Result<Value, FuncError>`. `args` are the
+//!    evaluated arguments in call order; in a pipeline (`x | f a`) the piped value is the LAST
+//!    argument, exactly as Go passes it, so write the function with Go's parameter order.
+//! 3. Check arity with [`arity`] (or [`arity_range`]/[`arity_min`]) and read arguments with the
+//!    `cast` helpers, which follow `spf13/cast` and Sprig's `strval` (see [`cast`]).
+//! 4. Register it in the family's `register` function: `r.add("name", name);`.
+//! 5. Add a unit test in the family file whose expected value comes from Sprig's documentation or
+//!    from Go (`.venv/bin/python` has Helm 4's Go SDK: render a one-line chart to check).
+//!
+//! ```ignore
+//! fn upper(args: &[Value]) -> Result<Value, FuncError> {
+//!     arity("upper", args, 1)?;
+//!     Ok(Value::from(cast::to_string(&args[0]).to_uppercase()))
+//! }
+//! pub(super) fn register(r: &mut Registry) {
+//!     r.add("upper", upper);
+//! }
+//! ```
+//!
+//! Functions that need the engine (`include`, `tpl`, `lookup`, `and`/`or`, `printf`'s builtins)
+//! are not here: the executor implements them.
+//! Errors: return `FuncError::new(msg)`; the executor wraps it as Go does
+//! (`error calling NAME: msg`). A Go function that panics (Sprig's `must*` variants) is an error.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use super::value::Value;
+
+pub mod cast;
+
+mod crypto;
+mod dates;
+mod defaults;
+mod dicts;
+mod encoding;
+mod lists;
+mod math;
+mod paths;
+mod random;
+mod reflection;
+mod regex;
+mod semver;
+mod strings;
+mod urls;
+
+/// An error from a template function, printed after `error calling NAME: `.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct FuncError(pub String);
+
+impl FuncError {
+    pub fn new(msg: impl Into<String>) -> Self {
+        FuncError(msg.into())
+    }
+}
+
+/// A template function: evaluated arguments in Go's parameter order → result.
+pub type Func = fn(&[Value]) -> Result<Value, FuncError>;
+
+/// Name → function.
+#[derive(Default)]
+pub struct Registry {
+    funcs: HashMap<&'static str, Func>,
+}
+
+impl Registry {
+    /// Registers (or replaces) a function.
+    pub fn add(&mut self, name: &'static str, f: Func) {
+        self.funcs.insert(name, f);
+    }
+
+    /// The function called `name`, if any.
+    pub fn get(&self, name: &str) -> Option<Func> {
+        self.funcs.get(name).copied()
+    }
+
+    /// Whether a function called `name` exists (the parser rejects unknown functions, as Go does).
+    pub fn contains(&self, name: &str) -> bool {
+        self.funcs.contains_key(name)
+    }
+}
+
+/// The registry of every plain (engine-independent) function, built once.
+pub fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        let mut r = Registry::default();
+        crypto::register(&mut r);
+        dates::register(&mut r);
+        defaults::register(&mut r);
+        dicts::register(&mut r);
+        encoding::register(&mut r);
+        lists::register(&mut r);
+        math::register(&mut r);
+        paths::register(&mut r);
+        random::register(&mut r);
+        reflection::register(&mut r);
+        regex::register(&mut r);
+        semver::register(&mut r);
+        strings::register(&mut r);
+        urls::register(&mut r);
+        r
+    })
+}
+
+/// Checks that `args` has exactly `n` elements, with Go's message.
+pub fn arity(name: &str, args: &[Value], n: usize) -> Result<(), FuncError> {
+    if args.len() != n {
+        return Err(FuncError(format!(
+            "wrong number of args for {name}: want {n} got {}",
+            args.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Checks that `args` has at least `n` elements (variadic Go functions).
+pub fn arity_min(name: &str, args: &[Value], n: usize) -> Result<(), FuncError> {
+    if args.len() < n {
+        return Err(FuncError(format!(
+            "wrong number of args for {name}: want at least {n} got {}",
+            args.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Checks that `args` has between `min` and `max` elements.
+pub fn arity_range(name: &str, args: &[Value], min: usize, max: usize) -> Result<(), FuncError> {
+    if args.len() < min || args.len() > max {
+        return Err(FuncError(format!(
+            "wrong number of args for {name}: want {min}-{max} got {}",
+            args.len()
+        )));
+    }
+    Ok(())
+}

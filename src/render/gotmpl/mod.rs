@@ -1,0 +1,12 @@
+//! Helm's template engine: Go `text/template` with Sprig v3 and Helm's own functions, rendering
+//! Helm charts exactly as Helm 4 does.
+//!
+//! Layout: `lex` → `parse` (Go's parse tree) → `exec` (Go's evaluation rules) over
+//! [`value::Value`] (Go's dynamic kinds), with `fmt` (Go's `fmt` verbs) and `funcs` (the
+//! function registry, one file per Sprig family; see [`funcs`] for how to add one).
+
+pub mod fmt;
+pub mod funcs;
+pub mod value;
+
+pub use value::{Dict, Object, Value};
