@@ -1,2 +1,721 @@
 //! The cluster: a thin, typed layer over `kube` (kubeconfig, discovery, server-side apply, get,
 //! delete, watch-based readiness).
+//!
+//! Objects travel as JSON (`serde_json::Value`) because rendered manifests are arbitrary kinds;
+//! [`Cluster::resolve`] maps `apiVersion`/`kind` to the server's resource through one discovery
+//! pass per command. Every call names the object in its error and carries the server's message.
+//! Transient failures (429, 500, 502, 503, 504, connection resets) are retried with backoff here,
+//! so callers see only permanent errors.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{
+    Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams, PropagationPolicy,
+};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::discovery::{ApiCapabilities, ApiResource, Discovery, Scope};
+use kube::Client;
+use serde_json::Value;
+
+pub mod readiness;
+mod wait;
+
+pub use readiness::{readiness, Readiness};
+pub use wait::{UnreadyObject, WaitError, WaitEvent};
+
+/// Field manager rudder applies with.
+pub const FIELD_MANAGER: &str = "rudder";
+
+/// How to reach the cluster: Helm's global flags.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// `--kubeconfig` (else `KUBECONFIG`, else `~/.kube/config`).
+    pub kubeconfig: Option<PathBuf>,
+    /// `--kube-context`.
+    pub context: Option<String>,
+    /// `-n/--namespace`; `None` uses the context's namespace or `default`.
+    pub namespace: Option<String>,
+}
+
+/// Something the cluster refused or could not be asked.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    /// The kubeconfig could not be read or has no usable context.
+    #[error("cannot use the kubeconfig{}: {message}", path.as_ref().map(|p| format!(" {}", p.display())).unwrap_or_default())]
+    Config {
+        path: Option<PathBuf>,
+        message: String,
+    },
+    /// Discovery failed.
+    #[error("cannot discover the cluster's API resources: {message}")]
+    Discovery { message: String },
+    /// The server does not serve this kind.
+    #[error(
+        "the cluster does not serve kind {kind} in {api_version} (is its CustomResourceDefinition installed?)"
+    )]
+    UnknownKind { api_version: String, kind: String },
+    /// A request about one object failed.
+    #[error("cannot {verb} {object}: {message}")]
+    Api {
+        verb: &'static str,
+        object: String,
+        /// HTTP status code (0 for transport failures).
+        code: u16,
+        /// Kubernetes' machine-readable reason (`Conflict`, `AlreadyExists`, `Invalid`...).
+        reason: String,
+        message: String,
+        /// Field manager conflicts (`409` of an apply): (field, manager).
+        conflicts: Vec<(String, String)>,
+    },
+    /// An object is not valid JSON/Kubernetes shape.
+    #[error("{object} is not a valid Kubernetes object: {message}")]
+    Invalid { object: String, message: String },
+}
+
+impl ClusterError {
+    /// The HTTP status code of an API error, if any.
+    pub fn code(&self) -> Option<u16> {
+        match self {
+            ClusterError::Api { code, .. } if *code != 0 => Some(*code),
+            _ => None,
+        }
+    }
+
+    /// Whether the server answered 404.
+    pub fn is_not_found(&self) -> bool {
+        self.code() == Some(404)
+    }
+
+    /// Whether the server answered 409 AlreadyExists.
+    pub fn is_already_exists(&self) -> bool {
+        matches!(self, ClusterError::Api { reason, .. } if reason == "AlreadyExists")
+    }
+}
+
+/// Identifies one object in the cluster.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObjectRef {
+    pub api_version: String,
+    pub kind: String,
+    /// `None` for cluster-scoped objects.
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl ObjectRef {
+    /// Reads the reference from an object's `apiVersion`, `kind` and metadata.
+    pub fn of(obj: &Value) -> ObjectRef {
+        ObjectRef {
+            api_version: obj["apiVersion"].as_str().unwrap_or_default().to_string(),
+            kind: obj["kind"].as_str().unwrap_or_default().to_string(),
+            namespace: obj["metadata"]["namespace"]
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+            name: obj["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        }
+    }
+
+    /// The API group (empty for the core group).
+    pub fn group(&self) -> &str {
+        match self.api_version.split_once('/') {
+            Some((group, _)) => group,
+            None => "",
+        }
+    }
+}
+
+impl fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{} {}/{}", self.kind, ns, self.name),
+            None => write!(f, "{} {}", self.kind, self.name),
+        }
+    }
+}
+
+/// A kind resolved through discovery.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub api: ApiResource,
+    pub namespaced: bool,
+}
+
+/// Options of one server-side apply.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApplyOptions {
+    /// Take over fields owned by other managers (`force=true`).
+    pub force: bool,
+    /// Server-side dry run (`dryRun=All`): nothing is persisted.
+    pub dry_run: bool,
+}
+
+/// How deleting an owner treats its dependents (`--cascade`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Cascade {
+    #[default]
+    Background,
+    Foreground,
+    Orphan,
+}
+
+/// A connected cluster with its discovered resources.
+#[derive(Clone)]
+pub struct Cluster {
+    client: Client,
+    namespace: String,
+    resources: Arc<RwLock<Option<Arc<Discovery>>>>,
+}
+
+impl Cluster {
+    /// Connects using the kubeconfig, context and namespace the user chose. No request is sent.
+    pub async fn connect(options: &ConnectOptions) -> Result<Cluster, ClusterError> {
+        let kube_options = KubeConfigOptions {
+            context: options.context.clone(),
+            cluster: None,
+            user: None,
+        };
+        let config_error = |message: String| ClusterError::Config {
+            path: options.kubeconfig.clone(),
+            message,
+        };
+        let mut config = match &options.kubeconfig {
+            Some(path) => {
+                let kubeconfig =
+                    Kubeconfig::read_from(path).map_err(|e| config_error(e.to_string()))?;
+                kube::Config::from_custom_kubeconfig(kubeconfig, &kube_options)
+                    .await
+                    .map_err(|e| config_error(e.to_string()))?
+            }
+            None => kube::Config::from_kubeconfig(&kube_options)
+                .await
+                .map_err(|e| config_error(e.to_string()))?,
+        };
+        if let Some(ns) = &options.namespace {
+            config.default_namespace = ns.clone();
+        }
+        // kube's own retry layer handles 429/503/504 and honours Retry-After (it sees the
+        // header); `retrying` below adds 500s, 502s and broken connections.
+        config.default_retry = true;
+        let namespace = config.default_namespace.clone();
+        let client = Client::try_from(config).map_err(|e| config_error(e.to_string()))?;
+        Ok(Cluster {
+            client,
+            namespace,
+            resources: Arc::new(RwLock::new(None)),
+        })
+    }
+
+    /// The namespace commands act in: `-n`, else the context's, else `default`.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// The underlying kube client, for callers that need a typed API.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The server's version as `(major, minor, gitVersion)`.
+    pub async fn server_version(&self) -> Result<(String, String, String), ClusterError> {
+        let info = retrying(|| self.client.apiserver_version())
+            .await
+            .map_err(|e| api_error("read the version of", "the API server".into(), e))?;
+        Ok((info.major, info.minor, info.git_version))
+    }
+
+    /// Runs discovery (once per command; again after [`Cluster::forget_discovery`]).
+    async fn discovery(&self) -> Result<Arc<Discovery>, ClusterError> {
+        if let Some(found) = self.resources.read().ok().and_then(|g| g.clone()) {
+            return Ok(found);
+        }
+        let discovery = match Discovery::new(self.client.clone()).run_aggregated().await {
+            Ok(d) => d,
+            Err(_) => Discovery::new(self.client.clone())
+                .run()
+                .await
+                .map_err(|e| ClusterError::Discovery {
+                    message: e.to_string(),
+                })?,
+        };
+        let discovery = Arc::new(discovery);
+        if let Ok(mut guard) = self.resources.write() {
+            *guard = Some(discovery.clone());
+        }
+        Ok(discovery)
+    }
+
+    /// Drops the cached discovery (after CRDs were installed, so their kinds resolve).
+    pub fn forget_discovery(&self) {
+        if let Ok(mut guard) = self.resources.write() {
+            *guard = None;
+        }
+    }
+
+    /// Every `group/version` and `group/version/Kind` the server serves (`.Capabilities.APIVersions`).
+    pub async fn api_versions(&self) -> Result<Vec<String>, ClusterError> {
+        let discovery = self.discovery().await?;
+        let mut out = Vec::new();
+        for group in discovery.groups() {
+            for version in group.versions() {
+                let gv = if group.name().is_empty() {
+                    version.to_string()
+                } else {
+                    format!("{}/{}", group.name(), version)
+                };
+                for (ar, _) in group.versioned_resources(version) {
+                    out.push(format!("{gv}/{}", ar.kind));
+                }
+                out.push(gv);
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// Resolves `apiVersion`/`kind` to the server's resource.
+    pub async fn resolve(&self, api_version: &str, kind: &str) -> Result<Resource, ClusterError> {
+        let discovery = self.discovery().await?;
+        let (group, version) = match api_version.split_once('/') {
+            Some((g, v)) => (g, v),
+            None => ("", api_version),
+        };
+        let gvk = kube::core::GroupVersionKind::gvk(group, version, kind);
+        let (api, caps): (ApiResource, ApiCapabilities) =
+            discovery
+                .resolve_gvk(&gvk)
+                .ok_or_else(|| ClusterError::UnknownKind {
+                    api_version: api_version.to_string(),
+                    kind: kind.to_string(),
+                })?;
+        Ok(Resource {
+            api,
+            namespaced: caps.scope == Scope::Namespaced,
+        })
+    }
+
+    fn dynamic_api(&self, resource: &Resource, namespace: Option<&str>) -> Api<DynamicObject> {
+        match (resource.namespaced, namespace) {
+            (true, Some(ns)) => Api::namespaced_with(self.client.clone(), ns, &resource.api),
+            (true, None) => {
+                Api::namespaced_with(self.client.clone(), &self.namespace, &resource.api)
+            }
+            (false, _) => Api::all_with(self.client.clone(), &resource.api),
+        }
+    }
+
+    /// Fills in the namespace of a namespaced object that has none (with `default_ns`) and drops
+    /// it from a cluster-scoped one, as Helm does. Returns the object's reference.
+    pub async fn place(
+        &self,
+        obj: &mut Value,
+        default_ns: &str,
+    ) -> Result<ObjectRef, ClusterError> {
+        let reference = ObjectRef::of(obj);
+        let resource = self
+            .resolve(&reference.api_version, &reference.kind)
+            .await?;
+        let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) else {
+            return Err(ClusterError::Invalid {
+                object: format!("{} {}", reference.kind, reference.name),
+                message: "it has no metadata".into(),
+            });
+        };
+        if resource.namespaced {
+            if reference.namespace.is_none() {
+                meta.insert("namespace".into(), Value::String(default_ns.to_string()));
+            }
+        } else {
+            meta.remove("namespace");
+        }
+        Ok(ObjectRef::of(obj))
+    }
+
+    /// Server-side applies `obj` with field manager `rudder`; returns the object as stored.
+    pub async fn apply(&self, obj: &Value, options: ApplyOptions) -> Result<Value, ClusterError> {
+        let reference = ObjectRef::of(obj);
+        let resource = self
+            .resolve(&reference.api_version, &reference.kind)
+            .await?;
+        let api = self.dynamic_api(&resource, reference.namespace.as_deref());
+        let mut params = PatchParams::apply(FIELD_MANAGER);
+        params.force = options.force;
+        params.dry_run = options.dry_run;
+        let result = retrying(|| {
+            let patch = Patch::Apply(obj);
+            let api = api.clone();
+            let params = params.clone();
+            let name = reference.name.clone();
+            async move { api.patch(&name, &params, &patch).await }
+        })
+        .await;
+        let stored = result.map_err(|e| api_error("apply", reference.to_string(), e))?;
+        to_json(&reference, stored)
+    }
+
+    /// Reads an object; `None` when it does not exist.
+    pub async fn get(&self, reference: &ObjectRef) -> Result<Option<Value>, ClusterError> {
+        let resource = self
+            .resolve(&reference.api_version, &reference.kind)
+            .await?;
+        let api = self.dynamic_api(&resource, reference.namespace.as_deref());
+        let found = retrying(|| api.get_opt(&reference.name))
+            .await
+            .map_err(|e| api_error("read", reference.to_string(), e))?;
+        found.map(|o| to_json(reference, o)).transpose()
+    }
+
+    /// Lists the objects of a kind in a namespace (all namespaces for `None` on a namespaced kind),
+    /// optionally filtered by a label selector.
+    pub async fn list(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        labels: Option<&str>,
+    ) -> Result<Vec<Value>, ClusterError> {
+        let resource = self.resolve(api_version, kind).await?;
+        let api: Api<DynamicObject> = match (resource.namespaced, namespace) {
+            (true, Some(ns)) => Api::namespaced_with(self.client.clone(), ns, &resource.api),
+            _ => Api::all_with(self.client.clone(), &resource.api),
+        };
+        let mut params = ListParams::default();
+        if let Some(selector) = labels {
+            params = params.labels(selector);
+        }
+        let what = match namespace {
+            Some(ns) => format!("{kind} objects in namespace {ns}"),
+            None => format!("{kind} objects"),
+        };
+        let list = retrying(|| api.list(&params))
+            .await
+            .map_err(|e| api_error("list", what.clone(), e))?;
+        let mut out = Vec::with_capacity(list.items.len());
+        for item in list.items {
+            let mut value = serde_json::to_value(item).map_err(|e| ClusterError::Invalid {
+                object: what.clone(),
+                message: e.to_string(),
+            })?;
+            // Lists omit each item's apiVersion/kind; readiness and references need them.
+            value["apiVersion"] = Value::String(api_version.to_string());
+            value["kind"] = Value::String(kind.to_string());
+            out.push(value);
+        }
+        Ok(out)
+    }
+
+    /// Deletes an object; `false` when it was already gone.
+    pub async fn delete(
+        &self,
+        reference: &ObjectRef,
+        cascade: Cascade,
+    ) -> Result<bool, ClusterError> {
+        let resource = self
+            .resolve(&reference.api_version, &reference.kind)
+            .await?;
+        let api = self.dynamic_api(&resource, reference.namespace.as_deref());
+        let params = DeleteParams {
+            propagation_policy: Some(match cascade {
+                Cascade::Background => PropagationPolicy::Background,
+                Cascade::Foreground => PropagationPolicy::Foreground,
+                Cascade::Orphan => PropagationPolicy::Orphan,
+            }),
+            ..Default::default()
+        };
+        match retrying(|| api.delete(&reference.name, &params)).await {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
+            Err(e) => Err(api_error("delete", reference.to_string(), e)),
+        }
+    }
+
+    fn secrets(&self, namespace: &str) -> Api<Secret> {
+        Api::namespaced(self.client.clone(), namespace)
+    }
+
+    /// Creates a Secret; fails with `AlreadyExists` if one of that name exists (the release lock).
+    pub async fn create_secret(&self, secret: &Secret) -> Result<Secret, ClusterError> {
+        let ns = secret
+            .metadata
+            .namespace
+            .as_deref()
+            .unwrap_or(&self.namespace);
+        let name = secret.metadata.name.clone().unwrap_or_default();
+        let api = self.secrets(ns);
+        retrying(|| async { api.create(&PostParams::default(), secret).await })
+            .await
+            .map_err(|e| api_error("create", format!("Secret {ns}/{name}"), e))
+    }
+
+    /// Replaces a Secret unconditionally (as Helm's driver does: no resourceVersion).
+    pub async fn replace_secret(&self, secret: &Secret) -> Result<Secret, ClusterError> {
+        let ns = secret
+            .metadata
+            .namespace
+            .as_deref()
+            .unwrap_or(&self.namespace);
+        let name = secret.metadata.name.clone().unwrap_or_default();
+        let api = self.secrets(ns);
+        retrying(|| async { api.replace(&name, &PostParams::default(), secret).await })
+            .await
+            .map_err(|e| api_error("update", format!("Secret {ns}/{name}"), e))
+    }
+
+    /// Reads a Secret; `None` when it does not exist.
+    pub async fn get_secret(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<Secret>, ClusterError> {
+        let api = self.secrets(namespace);
+        retrying(|| api.get_opt(name))
+            .await
+            .map_err(|e| api_error("read", format!("Secret {namespace}/{name}"), e))
+    }
+
+    /// Lists Secrets by label selector in one namespace, or all namespaces for `None`.
+    pub async fn list_secrets(
+        &self,
+        namespace: Option<&str>,
+        selector: &str,
+    ) -> Result<Vec<Secret>, ClusterError> {
+        let api: Api<Secret> = match namespace {
+            Some(ns) => self.secrets(ns),
+            None => Api::all(self.client.clone()),
+        };
+        let params = ListParams::default().labels(selector);
+        let what = match namespace {
+            Some(ns) => format!("Secrets in namespace {ns}"),
+            None => "Secrets in all namespaces".to_string(),
+        };
+        let list = retrying(|| api.list(&params))
+            .await
+            .map_err(|e| api_error("list", what.clone(), e))?;
+        Ok(list.items)
+    }
+
+    /// Deletes a Secret; `false` when it was already gone.
+    pub async fn delete_secret(&self, namespace: &str, name: &str) -> Result<bool, ClusterError> {
+        let api = self.secrets(namespace);
+        match retrying(|| async { api.delete(name, &DeleteParams::default()).await }).await {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
+            Err(e) => Err(api_error("delete", format!("Secret {namespace}/{name}"), e)),
+        }
+    }
+
+    /// Watches the given objects until each is ready, one watch per kind and namespace (no
+    /// polling). Reports every change of an object's readiness to `progress`. On timeout or when
+    /// an object fails, returns each unready object with the cluster's reason (for workloads,
+    /// including their pods' waiting reasons such as `ImagePullBackOff`).
+    pub async fn wait_ready(
+        &self,
+        objects: &[ObjectRef],
+        timeout: Duration,
+        progress: &(dyn Fn(WaitEvent) + Send + Sync),
+    ) -> Result<(), WaitError> {
+        wait::wait_ready(self, objects, timeout, progress).await
+    }
+
+    /// Waits until the objects no longer exist (after a delete), by watching.
+    pub async fn wait_deleted(
+        &self,
+        objects: &[ObjectRef],
+        timeout: Duration,
+    ) -> Result<(), WaitError> {
+        wait::wait_deleted(self, objects, timeout).await
+    }
+}
+
+fn to_json(reference: &ObjectRef, obj: DynamicObject) -> Result<Value, ClusterError> {
+    serde_json::to_value(obj).map_err(|e| ClusterError::Invalid {
+        object: reference.to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// Turns a kube error into one naming the object and carrying the server's message.
+fn api_error(verb: &'static str, object: String, err: kube::Error) -> ClusterError {
+    match err {
+        kube::Error::Api(status) => {
+            let conflicts = status
+                .details
+                .as_ref()
+                .map(|d| {
+                    d.causes
+                        .iter()
+                        .filter(|c| c.reason == "FieldManagerConflict")
+                        .map(|c| (c.field.clone(), conflict_manager(&c.message)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            ClusterError::Api {
+                verb,
+                object,
+                code: status.code,
+                reason: status.reason.clone(),
+                message: if status.message.is_empty() {
+                    format!("the server answered {}", status.code)
+                } else {
+                    status.message.clone()
+                },
+                conflicts,
+            }
+        }
+        other => ClusterError::Api {
+            verb,
+            object,
+            code: 0,
+            reason: String::new(),
+            message: other.to_string(),
+            conflicts: Vec::new(),
+        },
+    }
+}
+
+/// The manager named in a conflict cause (`conflict with "kubectl" using apps/v1`).
+fn conflict_manager(message: &str) -> String {
+    message.split('"').nth(1).unwrap_or(message).to_string()
+}
+
+/// Whether an error is worth retrying: server-side hiccups and broken connections (429, 503 and
+/// 504 are retried by the client's retry layer, which sees the Retry-After header).
+fn is_transient(err: &kube::Error) -> bool {
+    match err {
+        kube::Error::Api(status) => matches!(status.code, 500 | 502),
+        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
+        _ => false,
+    }
+}
+
+/// Delay before retry number `attempt` (0-based): the server's Retry-After hint when it gave one
+/// (kube surfaces it in the Status details), else exponential backoff from 200 ms.
+fn retry_delay(err: &kube::Error, attempt: u32) -> Duration {
+    if let kube::Error::Api(status) = err {
+        if let Some(seconds) = status.details.as_ref().map(|d| d.retry_after_seconds) {
+            if seconds > 0 {
+                return Duration::from_secs(u64::from(seconds).min(30));
+            }
+        }
+    }
+    Duration::from_millis(200u64 << attempt.min(5))
+}
+
+const ATTEMPTS: u32 = 5;
+
+/// Runs `call` again on transient errors, up to five attempts in all.
+async fn retrying<T, F, Fut>(mut call: F) -> Result<T, kube::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, kube::Error>>,
+{
+    let mut attempt = 0;
+    loop {
+        match call().await {
+            Err(err) if attempt + 1 < ATTEMPTS && is_transient(&err) => {
+                tracing::debug!("transient error, retrying: {err}");
+                tokio::time::sleep(retry_delay(&err, attempt)).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Groups references by (apiVersion, kind, namespace), keeping their order inside a group.
+pub fn group_by_kind(
+    objects: &[ObjectRef],
+) -> BTreeMap<(String, String, Option<String>), Vec<String>> {
+    let mut groups: BTreeMap<_, Vec<String>> = BTreeMap::new();
+    for o in objects {
+        groups
+            .entry((o.api_version.clone(), o.kind.clone(), o.namespace.clone()))
+            .or_default()
+            .push(o.name.clone());
+    }
+    groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn object_ref_reads_namespace_and_group() {
+        let r = ObjectRef::of(&json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "prod"}}));
+        assert_eq!(r.group(), "apps");
+        assert_eq!(r.to_string(), "Deployment prod/web");
+        let c = ObjectRef::of(&json!({"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": "x"}}));
+        assert_eq!(c.group(), "");
+        assert_eq!(c.to_string(), "Namespace x");
+    }
+
+    #[test]
+    fn conflict_manager_is_the_quoted_name() {
+        assert_eq!(
+            conflict_manager("conflict with \"kubectl-edit\" using apps/v1"),
+            "kubectl-edit"
+        );
+    }
+
+    fn status(code: u16) -> kube::Error {
+        kube::Error::Api(Box::new(kube::core::Status {
+            code,
+            ..Default::default()
+        }))
+    }
+
+    #[test]
+    fn transient_errors_are_server_failures() {
+        for code in [500, 502] {
+            assert!(is_transient(&status(code)), "{code}");
+        }
+        for code in [400, 403, 404, 409, 422] {
+            assert!(!is_transient(&status(code)), "{code}");
+        }
+    }
+
+    #[tokio::test]
+    async fn retrying_gives_up_at_once_on_permanent_errors() {
+        let mut calls = 0;
+        let result: Result<(), _> = retrying(|| {
+            calls += 1;
+            async { Err(status(422)) }
+        })
+        .await;
+        assert!(result.is_err());
+        assert_eq!(calls, 1);
+    }
+
+    #[tokio::test]
+    async fn retrying_retries_transient_errors_then_succeeds() {
+        let mut calls = 0;
+        let result = retrying(|| {
+            calls += 1;
+            let fail = calls < 3;
+            async move {
+                if fail {
+                    Err(status(500))
+                } else {
+                    Ok(7)
+                }
+            }
+        })
+        .await;
+        assert_eq!(result.ok(), Some(7));
+        assert_eq!(calls, 3);
+    }
+}
