@@ -1,2 +1,373 @@
 //! Manifests: split rendered templates into documents, parse their heads, order them in Helm's
 //! install order, and separate hooks.
+//!
+//! The algorithm is Helm's (`releaseutil.SortManifests`) so that `rudder template` prints what
+//! `helm template` prints, byte for byte, and so that the manifest stored in a release is the one
+//! Helm would store:
+//! 1. skip partials (`_*`), `NOTES.txt` and whitespace-only outputs; walk template paths in byte order;
+//! 2. split each file on Helm's separator `(?:^|\s*\n)---\s*`, drop blank documents;
+//! 3. documents annotated `helm.sh/hook` are hooks (unknown hook events drop the document, as in Helm);
+//! 4. stable-sort manifests, and separately hooks, by the kind order (unknown kinds last, by kind).
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use regex::Regex;
+use serde_json::Value;
+
+mod order;
+pub use order::{sort_by_kind, KindOrder, INSTALL_ORDER, UNINSTALL_ORDER};
+
+/// The annotation that makes a document a hook.
+pub const HOOK_ANNOTATION: &str = "helm.sh/hook";
+/// The annotation giving a hook's weight (an integer written as a string).
+pub const HOOK_WEIGHT_ANNOTATION: &str = "helm.sh/hook-weight";
+/// The annotation listing when a hook resource is deleted.
+pub const HOOK_DELETE_POLICY_ANNOTATION: &str = "helm.sh/hook-delete-policy";
+
+/// What identifies a Kubernetes object: the fields every manifest must carry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Head {
+    pub api_version: String,
+    pub kind: String,
+    /// `metadata.name`, or `metadata.generateName` when only that is set.
+    pub name: String,
+    pub namespace: Option<String>,
+    /// `metadata.annotations` that are strings.
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// One YAML document of a rendered template.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    /// Template path the document came from (`CHART/templates/x.yaml`).
+    pub source: String,
+    /// The document text as Helm stores it (left-trimmed, no separator).
+    pub content: String,
+    /// The document's head; `None` for a document holding only comments.
+    pub head: Option<Head>,
+    /// 1-based line of the document's first line in its template output.
+    pub line: usize,
+}
+
+impl Document {
+    /// The kind, or `""` for a comment-only document.
+    pub fn kind(&self) -> &str {
+        self.head.as_ref().map_or("", |h| h.kind.as_str())
+    }
+}
+
+/// When a hook runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum HookEvent {
+    PreInstall,
+    PostInstall,
+    PreDelete,
+    PostDelete,
+    PreUpgrade,
+    PostUpgrade,
+    PreRollback,
+    PostRollback,
+    Test,
+}
+
+impl HookEvent {
+    /// Parses a `helm.sh/hook` event name (Helm's legacy `test-success` is `test`).
+    pub fn parse(name: &str) -> Option<HookEvent> {
+        Some(match name {
+            "pre-install" => HookEvent::PreInstall,
+            "post-install" => HookEvent::PostInstall,
+            "pre-delete" => HookEvent::PreDelete,
+            "post-delete" => HookEvent::PostDelete,
+            "pre-upgrade" => HookEvent::PreUpgrade,
+            "post-upgrade" => HookEvent::PostUpgrade,
+            "pre-rollback" => HookEvent::PreRollback,
+            "post-rollback" => HookEvent::PostRollback,
+            "test" | "test-success" => HookEvent::Test,
+            _ => return None,
+        })
+    }
+
+    /// The event's name as written in `helm.sh/hook`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookEvent::PreInstall => "pre-install",
+            HookEvent::PostInstall => "post-install",
+            HookEvent::PreDelete => "pre-delete",
+            HookEvent::PostDelete => "post-delete",
+            HookEvent::PreUpgrade => "pre-upgrade",
+            HookEvent::PostUpgrade => "post-upgrade",
+            HookEvent::PreRollback => "pre-rollback",
+            HookEvent::PostRollback => "post-rollback",
+            HookEvent::Test => "test",
+        }
+    }
+}
+
+/// A document annotated as a hook: not part of the release manifest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hook {
+    pub document: Document,
+    /// Events in the order the annotation lists them.
+    pub events: Vec<HookEvent>,
+    /// `helm.sh/hook-weight`; 0 when absent or not an integer (as in Helm).
+    pub weight: i64,
+    /// `helm.sh/hook-delete-policy` entries; empty means Helm's default `before-hook-creation`.
+    pub delete_policies: Vec<String>,
+}
+
+/// Rendered templates sorted into manifests and hooks.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SortedManifests {
+    /// Ordinary resources, in the requested kind order.
+    pub manifests: Vec<Document>,
+    /// Hook resources, in the requested kind order.
+    pub hooks: Vec<Hook>,
+}
+
+/// A rendered document that is not a usable Kubernetes object.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    /// The document is not valid YAML.
+    #[error("{source_path}:{line}:{column}: the rendered document is not valid YAML: {message}")]
+    Yaml {
+        source_path: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    /// The document parses but is not a Kubernetes object.
+    #[error("{source_path}:{line}: the rendered document is not a Kubernetes object: {problem}")]
+    NotAnObject {
+        source_path: String,
+        line: usize,
+        problem: String,
+    },
+}
+
+fn separator() -> &'static Regex {
+    static SEP: OnceLock<Regex> = OnceLock::new();
+    // Go's `\s` is ASCII whitespace without \v; spell it out so Unicode spaces do not split.
+    SEP.get_or_init(|| {
+        Regex::new(r"(?:^|[\t\n\x0C\r ]*\n)---[\t\n\x0C\r ]*").expect("separator regex is valid")
+    })
+}
+
+/// Splits one rendered template into its documents as Helm 4 does: split on the separator,
+/// left-trim each piece (trailing newlines stay, as in `helm template` output), drop blank ones.
+/// Each document comes with the 1-based line it starts on.
+pub fn split_documents(text: &str) -> Vec<(usize, String)> {
+    let mut docs = Vec::new();
+    let mut start = 0;
+    let mut pieces = Vec::new();
+    for m in separator().find_iter(text) {
+        pieces.push((start, &text[start..m.start()]));
+        start = m.end();
+    }
+    pieces.push((start, &text[start..]));
+    for (offset, piece) in pieces {
+        let trimmed = piece.trim_start();
+        if trimmed.is_empty() {
+            continue;
+        }
+        let skipped = piece.len() - trimmed.len();
+        let line = 1 + text[..offset + skipped].matches('\n').count();
+        docs.push((line, trimmed.to_string()));
+    }
+    docs
+}
+
+/// Whether a template path is a partial (`_*`), rendering nothing itself.
+pub fn is_partial(path: &str) -> bool {
+    path.rsplit('/').next().is_some_and(|base| base.starts_with('_'))
+}
+
+/// Whether a template path is a chart's NOTES.txt (printed, never applied).
+pub fn is_notes(path: &str) -> bool {
+    path.ends_with("templates/NOTES.txt")
+}
+
+/// Reads a document's head. Comment-only documents have none; anything else must be a mapping
+/// with `apiVersion`, `kind` and `metadata.name` (or `metadata.generateName`).
+pub fn parse_head(source: &str, line: usize, content: &str) -> Result<Option<Head>, ManifestError> {
+    let value = crate::yaml::from_str(content).map_err(|e| ManifestError::Yaml {
+        source_path: source.to_string(),
+        line: line + e.line.saturating_sub(1),
+        column: e.column,
+        message: e.message,
+    })?;
+    let not_object = |problem: String| ManifestError::NotAnObject {
+        source_path: source.to_string(),
+        line,
+        problem,
+    };
+    let map = match value {
+        Value::Null => return Ok(None),
+        Value::Object(map) => map,
+        other => {
+            return Err(not_object(format!(
+                "expected a mapping with apiVersion, kind and metadata, got {}",
+                describe(&other)
+            )))
+        }
+    };
+    let text_field = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_string();
+    let api_version = text_field(map.get("apiVersion"));
+    let kind = text_field(map.get("kind"));
+    let metadata = map.get("metadata").and_then(Value::as_object);
+    let mut name = text_field(metadata.and_then(|m| m.get("name")));
+    if name.is_empty() {
+        name = text_field(metadata.and_then(|m| m.get("generateName")));
+    }
+    let mut missing = Vec::new();
+    if api_version.is_empty() {
+        missing.push("apiVersion");
+    }
+    if kind.is_empty() {
+        missing.push("kind");
+    }
+    if name.is_empty() {
+        missing.push("metadata.name");
+    }
+    if !missing.is_empty() {
+        return Err(not_object(format!("missing {}", missing.join(", "))));
+    }
+    let namespace = metadata
+        .and_then(|m| m.get("namespace"))
+        .and_then(Value::as_str)
+        .filter(|ns| !ns.is_empty())
+        .map(str::to_string);
+    let annotations = metadata
+        .and_then(|m| m.get("annotations"))
+        .and_then(Value::as_object)
+        .map(|a| {
+            a.iter()
+                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Some(Head {
+        api_version,
+        kind,
+        name,
+        namespace,
+        annotations,
+    }))
+}
+
+fn describe(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "nothing",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a plain string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+/// Splits, parses and sorts rendered templates into manifests and hooks (Helm's `SortManifests`).
+/// `files` maps template paths to rendered text; partials, NOTES.txt and blank outputs are skipped.
+pub fn sort_manifests(
+    files: &BTreeMap<String, String>,
+    order: KindOrder,
+) -> Result<SortedManifests, ManifestError> {
+    let mut sorted = SortedManifests::default();
+    for (path, text) in files {
+        if is_partial(path) || is_notes(path) || text.trim().is_empty() {
+            continue;
+        }
+        for (line, content) in split_documents(text) {
+            let head = parse_head(path, line, &content)?;
+            let document = Document {
+                source: path.clone(),
+                content,
+                head,
+                line,
+            };
+            match hook_of(document) {
+                Classified::Manifest(doc) => sorted.manifests.push(doc),
+                Classified::Hook(hook) => sorted.hooks.push(hook),
+                Classified::Dropped => {}
+            }
+        }
+    }
+    sort_by_kind(&mut sorted.manifests, order, Document::kind);
+    sort_by_kind(&mut sorted.hooks, order, |h| h.document.kind());
+    Ok(sorted)
+}
+
+enum Classified {
+    Manifest(Document),
+    Hook(Hook),
+    /// A hook with an event Helm does not know: Helm drops it from both lists.
+    Dropped,
+}
+
+fn hook_of(document: Document) -> Classified {
+    let Some(head) = &document.head else {
+        return Classified::Manifest(document);
+    };
+    let Some(events) = head.annotations.get(HOOK_ANNOTATION) else {
+        return Classified::Manifest(document);
+    };
+    let mut parsed = Vec::new();
+    for event in events.split(',') {
+        match HookEvent::parse(&event.trim().to_lowercase()) {
+            Some(e) => parsed.push(e),
+            None => return Classified::Dropped,
+        }
+    }
+    let weight = head
+        .annotations
+        .get(HOOK_WEIGHT_ANNOTATION)
+        .and_then(|w| w.parse::<i64>().ok())
+        .unwrap_or(0);
+    let delete_policies = head
+        .annotations
+        .get(HOOK_DELETE_POLICY_ANNOTATION)
+        .map(|p| {
+            p.split(',')
+                .map(|s| s.trim().to_lowercase())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    Classified::Hook(Hook {
+        document,
+        events: parsed,
+        weight,
+        delete_policies,
+    })
+}
+
+/// Writes documents as Helm prints them: `---\n# Source: PATH\n<doc>\n` each.
+pub fn write_documents<'a>(docs: impl IntoIterator<Item = &'a Document>) -> String {
+    let mut out = String::new();
+    for doc in docs {
+        out.push_str("---\n# Source: ");
+        out.push_str(&doc.source);
+        out.push('\n');
+        out.push_str(&doc.content);
+        out.push('\n');
+    }
+    out
+}
+
+/// The release manifest as Helm stores it: every non-hook document in install order.
+pub fn release_manifest(sorted: &SortedManifests) -> String {
+    write_documents(&sorted.manifests)
+}
+
+/// Exactly what `helm template` prints: the manifests block trimmed plus a newline, then hooks.
+pub fn template_output(sorted: &SortedManifests, include_hooks: bool) -> String {
+    let mut out = release_manifest(sorted).trim().to_string();
+    out.push('\n');
+    if include_hooks {
+        out.push_str(&write_documents(sorted.hooks.iter().map(|h| &h.document)));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
