@@ -179,7 +179,9 @@ pub fn split_documents(text: &str) -> Vec<(usize, String)> {
 
 /// Whether a template path is a partial (`_*`), rendering nothing itself.
 pub fn is_partial(path: &str) -> bool {
-    path.rsplit('/').next().is_some_and(|base| base.starts_with('_'))
+    path.rsplit('/')
+        .next()
+        .is_some_and(|base| base.starts_with('_'))
 }
 
 /// Whether a template path is a chart's NOTES.txt (printed, never applied).

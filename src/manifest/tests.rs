@@ -46,10 +46,16 @@ fn orders_kinds_like_helm_install_with_unknown_kinds_last() {
     ]);
     let sorted = sort_manifests(&rendered, KindOrder::Install).unwrap();
     let kinds: Vec<_> = sorted.manifests.iter().map(Document::kind).collect();
-    assert_eq!(kinds, ["Namespace", "Service", "Deployment", "Alpha", "Zed"]);
+    assert_eq!(
+        kinds,
+        ["Namespace", "Service", "Deployment", "Alpha", "Zed"]
+    );
     let sorted = sort_manifests(&rendered, KindOrder::Uninstall).unwrap();
     let kinds: Vec<_> = sorted.manifests.iter().map(Document::kind).collect();
-    assert_eq!(kinds, ["Service", "Deployment", "Namespace", "Alpha", "Zed"]);
+    assert_eq!(
+        kinds,
+        ["Service", "Deployment", "Namespace", "Alpha", "Zed"]
+    );
 }
 
 #[test]
@@ -60,11 +66,18 @@ fn separates_hooks_with_weights_and_policies() {
     )]);
     let sorted = sort_manifests(&rendered, KindOrder::Install).unwrap();
     assert!(sorted.manifests.is_empty());
-    assert_eq!(sorted.hooks.len(), 1, "unknown hook events are dropped like Helm does");
+    assert_eq!(
+        sorted.hooks.len(),
+        1,
+        "unknown hook events are dropped like Helm does"
+    );
     let hook = &sorted.hooks[0];
     assert_eq!(hook.events, [HookEvent::PreInstall, HookEvent::PreUpgrade]);
     assert_eq!(hook.weight, -5);
-    assert_eq!(hook.delete_policies, ["hook-succeeded", "before-hook-creation"]);
+    assert_eq!(
+        hook.delete_policies,
+        ["hook-succeeded", "before-hook-creation"]
+    );
 }
 
 #[test]
@@ -76,7 +89,10 @@ fn rejects_a_document_that_is_not_a_kubernetes_object() {
     let err = sort_manifests(&rendered, KindOrder::Install).unwrap_err();
     let text = err.to_string();
     assert!(text.starts_with("c/templates/cm.yaml:6:"), "{text}");
-    assert!(text.contains("missing apiVersion, kind, metadata.name"), "{text}");
+    assert!(
+        text.contains("missing apiVersion, kind, metadata.name"),
+        "{text}"
+    );
 
     let rendered = files(&[("c/templates/x.yaml", "just text")]);
     let err = sort_manifests(&rendered, KindOrder::Install).unwrap_err();
@@ -131,7 +147,10 @@ fn corpus_dir() -> PathBuf {
 fn matches_helm_template_output_on_the_corpus() {
     let cases = corpus_dir().join("cases");
     let Ok(charts) = std::fs::read_dir(&cases) else {
-        eprintln!("corpus not found at {}: set RUDDER_CORPUS to check Helm's output order", cases.display());
+        eprintln!(
+            "corpus not found at {}: set RUDDER_CORPUS to check Helm's output order",
+            cases.display()
+        );
         return;
     };
     let mut checked = 0;
@@ -154,7 +173,9 @@ fn matches_helm_template_output_on_the_corpus() {
             checked += 1;
         }
     }
-    assert!(failures.is_empty(), "output differs from helm template for {failures:?}");
+    assert!(
+        failures.is_empty(),
+        "output differs from helm template for {failures:?}"
+    );
     assert!(checked > 50, "only {checked} corpus cases found");
 }
-

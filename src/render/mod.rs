@@ -39,6 +39,71 @@ pub struct Capabilities {
     pub api_versions: Vec<String>,
 }
 
+/// Kubernetes version assumed when rendering offline (Helm 4.2's built-in default).
+pub const DEFAULT_KUBE_VERSION: &str = "v1.36.0";
+
+/// API versions every cluster of [`DEFAULT_KUBE_VERSION`] serves (built-in groups only, as Helm's
+/// offline default).
+pub const DEFAULT_API_VERSIONS: &[&str] = &[
+    "v1",
+    "admissionregistration.k8s.io/v1",
+    "apiextensions.k8s.io/v1",
+    "apiregistration.k8s.io/v1",
+    "apps/v1",
+    "authentication.k8s.io/v1",
+    "authorization.k8s.io/v1",
+    "autoscaling/v1",
+    "autoscaling/v2",
+    "batch/v1",
+    "certificates.k8s.io/v1",
+    "coordination.k8s.io/v1",
+    "discovery.k8s.io/v1",
+    "events.k8s.io/v1",
+    "flowcontrol.apiserver.k8s.io/v1",
+    "networking.k8s.io/v1",
+    "node.k8s.io/v1",
+    "policy/v1",
+    "rbac.authorization.k8s.io/v1",
+    "resource.k8s.io/v1",
+    "scheduling.k8s.io/v1",
+    "storage.k8s.io/v1",
+];
+
+impl KubeVersion {
+    /// Parses `1.30`, `v1.30.2` or `1.30.0-gke.1`; `None` when there is no `MAJOR.MINOR`.
+    pub fn parse(text: &str) -> Option<KubeVersion> {
+        let trimmed = text.trim().trim_start_matches('v');
+        let mut parts = trimmed.splitn(3, '.');
+        let major = parts.next()?;
+        let minor = parts.next()?;
+        let patch = parts.next().unwrap_or("0");
+        let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !numeric(major) || !numeric(minor) {
+            return None;
+        }
+        let patch_digits: String = patch.chars().take_while(char::is_ascii_digit).collect();
+        if patch_digits.is_empty() {
+            return None;
+        }
+        Some(KubeVersion {
+            version: format!("v{major}.{minor}.{patch}"),
+            major: major.to_string(),
+            minor: minor.to_string(),
+        })
+    }
+}
+
+impl Default for Capabilities {
+    /// What offline rendering assumes: [`DEFAULT_KUBE_VERSION`] and [`DEFAULT_API_VERSIONS`].
+    fn default() -> Self {
+        Capabilities {
+            kube_version: KubeVersion::parse(DEFAULT_KUBE_VERSION)
+                .expect("the default Kubernetes version parses"),
+            api_versions: DEFAULT_API_VERSIONS.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+}
+
 /// Reads a live object for the `lookup` template function. Offline rendering has none, and
 /// `lookup` then returns an empty map as Helm's does.
 pub trait Lookup: Send + Sync {
