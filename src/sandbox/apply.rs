@@ -536,6 +536,8 @@ fn collect_leaves(value: &Value, schema: SchemaNode, prefix: &mut Path, out: &mu
                 out.insert(prefix.clone(), Some(value.clone()));
             }
         },
+        // Nulls are absent for ownership (a template's `creationTimestamp: null`).
+        Value::Null => {}
         _ => {
             if !prefix.is_empty() {
                 out.insert(prefix.clone(), Some(value.clone()));
