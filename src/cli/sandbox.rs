@@ -1,12 +1,73 @@
 //! `rudder sandbox`.
 
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use crate::sandbox::http::DEFAULT_KUBE_VERSION;
+use crate::sandbox::serve::{self, Options};
+
 use super::{CliResult, GlobalArgs};
 
-/// Arguments of `rudder sandbox`.
+/// Arguments of `rudder sandbox` (the kubeconfig to write is the global `--kubeconfig`).
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// Load objects from this file at start and save them to it on every change.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Kubernetes version reported by /version (kubectl's dispatcher picks its client by it).
+    #[arg(long, value_name = "VERSION", default_value = DEFAULT_KUBE_VERSION)]
+    pub kube_version: String,
+}
 
-/// Runs `rudder sandbox`.
-pub fn run(_args: Args, _global: &GlobalArgs) -> CliResult {
-    Err(super::not_implemented("sandbox"))
+/// Runs `rudder sandbox`: serves until SIGINT/SIGTERM.
+pub fn run(args: Args, global: &GlobalArgs) -> CliResult {
+    let kube_version = normalize_version(&args.kube_version).ok_or_else(|| {
+        miette::miette!(
+            "--kube-version {:?} is not a version like 1.32 or v1.32.4",
+            args.kube_version
+        )
+    })?;
+    let kubeconfig = global.kubeconfig.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("rudder-sandbox-{}.kubeconfig", std::process::id()))
+    });
+    let options = Options {
+        listen: args.listen,
+        kubeconfig,
+        state: args.state,
+        kube_version,
+    };
+    serve::run(options, |url, path| {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "sandbox ready: {url} kubeconfig={}", path.display());
+        let _ = out.flush();
+    })
+    .map_err(|e| miette::miette!("{e}"))?;
+    Ok(0)
+}
+
+/// `1.31`, `v1.31.2` → `v1.31.x` form with a patch number.
+fn normalize_version(text: &str) -> Option<String> {
+    let v = text.trim().trim_start_matches('v');
+    let parts: Vec<&str> = v.split('.').collect();
+    if parts.len() < 2 || parts.len() > 3 || parts.iter().any(|p| p.parse::<u32>().is_err()) {
+        return None;
+    }
+    let patch = parts.get(2).copied().unwrap_or("0");
+    Some(format!("v{}.{}.{}", parts[0], parts[1], patch))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kube_versions_are_normalized() {
+        assert_eq!(normalize_version("1.31").as_deref(), Some("v1.31.0"));
+        assert_eq!(normalize_version("v1.32.4").as_deref(), Some("v1.32.4"));
+        assert_eq!(normalize_version("banana"), None);
+    }
 }

@@ -10,10 +10,21 @@
 
 pub mod apply;
 pub mod defaults;
+pub mod discovery;
+pub mod http;
+pub mod kubeconfig;
 pub mod openapi;
 pub mod patch;
+pub mod protobuf;
+pub mod resources;
+pub mod rest;
 pub mod schema;
+pub mod selector;
+pub mod serve;
+pub mod status;
+pub mod store;
 pub mod validate;
+pub mod watch;
 
 /// Identifies a kind: `group` is empty for the core group.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -32,4 +43,19 @@ impl Gvk {
             format!("{}/{}", self.group, self.version)
         }
     }
+}
+
+/// The kind of an object from its `apiVersion` and `kind`.
+pub fn gvk_of(object: &serde_json::Value) -> Option<Gvk> {
+    let api_version = object["apiVersion"].as_str()?;
+    let kind = object["kind"].as_str()?;
+    let (group, version) = match api_version.split_once('/') {
+        Some((g, v)) => (g, v),
+        None => ("", api_version),
+    };
+    Some(Gvk {
+        group: group.to_string(),
+        version: version.to_string(),
+        kind: kind.to_string(),
+    })
 }

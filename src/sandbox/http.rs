@@ -1,0 +1,462 @@
+//! The HTTP side: accepting connections (HTTP/1.1 and h2c), reading requests within the body
+//! limit, routing non-resource paths, and encoding answers (JSON, protobuf, Status errors).
+//!
+//! Every request passes the server's [`RequestHook`]s first: the seam for request accounting,
+//! latency and fault injection, and authentication.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::{combinators::BoxBody, BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+
+use super::discovery::{self, Format};
+use super::protobuf;
+use super::rest;
+use super::status::ApiError;
+use super::store::Store;
+
+/// Request bodies above this size are refused with 413, like a real API server.
+pub const MAX_BODY: usize = 3 * 1024 * 1024;
+
+/// A response body: a full buffer or a stream (watches).
+pub type Body = BoxBody<Bytes, Infallible>;
+
+/// A request with its body read.
+#[derive(Debug, Clone)]
+pub struct ApiRequest {
+    pub method: Method,
+    pub path: String,
+    pub query: HashMap<String, String>,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl ApiRequest {
+    /// A header as text ("" when absent or not text).
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// A query parameter.
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.query.get(name).map(String::as_str)
+    }
+
+    /// The User-Agent's product name (before the first `/`): the default field manager.
+    pub fn user_agent_product(&self) -> String {
+        let ua = self.header("user-agent");
+        let product = ua.split('/').next().unwrap_or("").trim();
+        if product.is_empty() {
+            "unknown".to_string()
+        } else {
+            product.chars().take(128).collect()
+        }
+    }
+}
+
+/// A hook every request passes through (accounting, latency, faults, authentication).
+pub trait RequestHook: Send + Sync {
+    /// Called before routing; an answer returned here is sent instead of routing the request.
+    fn before(&self, _request: &ApiRequest) -> Option<Response<Body>> {
+        None
+    }
+    /// Called with the response status once the answer is ready.
+    fn after(&self, _request: &ApiRequest, _status: StatusCode) {}
+}
+
+/// Settings of one server.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The version `/version` reports, e.g. `v1.32.4` (kubectl's dispatcher picks its minor).
+    pub kube_version: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            kube_version: DEFAULT_KUBE_VERSION.to_string(),
+        }
+    }
+}
+
+/// The Kubernetes version reported unless `--kube-version` says otherwise.
+pub const DEFAULT_KUBE_VERSION: &str = "v1.32.4";
+
+/// The API server: a store plus settings and hooks.
+pub struct Server {
+    pub store: Arc<Store>,
+    pub config: Config,
+    hooks: Vec<Arc<dyn RequestHook>>,
+    address: std::sync::OnceLock<String>,
+}
+
+impl Server {
+    /// A server over `store`.
+    pub fn new(store: Arc<Store>, config: Config) -> Self {
+        Server {
+            store,
+            config,
+            hooks: Vec::new(),
+            address: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Adds a hook; hooks run in the order added.
+    pub fn with_hook(mut self, hook: Arc<dyn RequestHook>) -> Self {
+        self.hooks.push(hook);
+        self
+    }
+
+    /// Serves connections from `listener` until `shutdown` completes.
+    pub async fn serve(
+        self: Arc<Self>,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        if let Ok(addr) = listener.local_addr() {
+            let _ = self.address.set(addr.to_string());
+        }
+        tokio::pin!(shutdown);
+        loop {
+            let (stream, _peer): (tokio::net::TcpStream, SocketAddr) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(pair) => pair,
+                    Err(e) => {
+                        tracing::warn!("accept failed: {e}");
+                        continue;
+                    }
+                },
+                _ = &mut shutdown => return Ok(()),
+            };
+            let _ = stream.set_nodelay(true);
+            let server = self.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req| {
+                    let server = server.clone();
+                    async move { Ok::<_, Infallible>(server.handle(req).await) }
+                });
+                let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                if let Err(e) = builder
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await
+                {
+                    tracing::debug!("connection ended: {e}");
+                }
+            });
+        }
+    }
+
+    /// Answers one HTTP request.
+    pub async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<Body> {
+        let (parts, body) = req.into_parts();
+        let query = parse_query(parts.uri.query().unwrap_or(""));
+        let mut request = ApiRequest {
+            method: parts.method,
+            path: parts.uri.path().to_string(),
+            query,
+            headers: parts.headers,
+            body: Bytes::new(),
+        };
+        let declared = request
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let response = if declared.is_some_and(|n| n > MAX_BODY) {
+            error_response(&request, &ApiError::too_large())
+        } else {
+            match Limited::new(body, MAX_BODY).collect().await {
+                Ok(collected) => {
+                    request.body = collected.to_bytes();
+                    self.dispatch(&request).await
+                }
+                Err(e) => {
+                    if e.downcast_ref::<http_body_util::LengthLimitError>()
+                        .is_some()
+                    {
+                        error_response(&request, &ApiError::too_large())
+                    } else {
+                        error_response(
+                            &request,
+                            &ApiError::bad_request(format!("reading the request body: {e}")),
+                        )
+                    }
+                }
+            }
+        };
+        for hook in &self.hooks {
+            hook.after(&request, response.status());
+        }
+        response
+    }
+
+    async fn dispatch(self: &Arc<Self>, req: &ApiRequest) -> Response<Body> {
+        for hook in &self.hooks {
+            if let Some(answer) = hook.before(req) {
+                return answer;
+            }
+        }
+        let path = req.path.trim_end_matches('/');
+        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let result = match segments.as_slice() {
+            ["version"] => Ok(Outcome::json(200, self.version())),
+            ["healthz"] | ["readyz"] | ["livez"] => Ok(Outcome::Raw(text_response(200, "ok"))),
+            [probe, _check] if matches!(*probe, "healthz" | "readyz" | "livez") => {
+                Ok(Outcome::Raw(text_response(200, "ok")))
+            }
+            ["openapi", "v2"] => Ok(Outcome::json(200, super::openapi::v2_document())),
+            ["openapi", "v3"] => Ok(Outcome::json(200, super::openapi::v3_index())),
+            ["openapi", "v3", rest @ ..] => match super::openapi::v3_document(&rest.join("/")) {
+                Some(doc) => Ok(Outcome::json(200, doc)),
+                None => Err(ApiError::no_route()),
+            },
+            ["api"] => {
+                let format = Format::negotiate(req.header("accept"));
+                let address = self.address.get().cloned().unwrap_or_default();
+                let doc = self
+                    .store
+                    .read(|st| discovery::core_root(st.catalog(), format, &address));
+                Ok(Outcome::discovery(format, doc))
+            }
+            ["apis"] => {
+                let format = Format::negotiate(req.header("accept"));
+                let doc = self
+                    .store
+                    .read(|st| discovery::groups_root(st.catalog(), format));
+                Ok(Outcome::discovery(format, doc))
+            }
+            ["api", "v1"] => self
+                .store
+                .read(|st| discovery::resource_list(st.catalog(), "", "v1"))
+                .map(|d| Outcome::json(200, d))
+                .ok_or_else(ApiError::no_route),
+            ["apis", group] => self
+                .store
+                .read(|st| discovery::group(st.catalog(), group))
+                .map(|d| Outcome::json(200, d))
+                .ok_or_else(ApiError::no_route),
+            ["apis", group, version] => self
+                .store
+                .read(|st| discovery::resource_list(st.catalog(), group, version))
+                .map(|d| Outcome::json(200, d))
+                .ok_or_else(ApiError::no_route),
+            ["api", "v1", rest @ ..] => rest::handle(self, req, "", "v1", rest).await,
+            ["apis", group, version, rest @ ..] => {
+                rest::handle(self, req, group, version, rest).await
+            }
+            [] => Ok(Outcome::json(
+                200,
+                json!({"paths": ["/api", "/api/v1", "/apis", "/healthz", "/livez", "/openapi/v2", "/openapi/v3", "/readyz", "/version"]}),
+            )),
+            _ => Err(ApiError::no_route()),
+        };
+        match result {
+            Ok(outcome) => outcome.into_response(req),
+            Err(e) => error_response(req, &e),
+        }
+    }
+
+    fn version(&self) -> Value {
+        let v = self.config.kube_version.trim_start_matches('v');
+        let mut parts = v.split('.');
+        let major = parts.next().unwrap_or("1").to_string();
+        let minor = parts.next().unwrap_or("32").to_string();
+        json!({
+            "major": major,
+            "minor": minor,
+            "emulationMajor": major,
+            "emulationMinor": minor,
+            "gitVersion": format!("v{v}"),
+            "gitCommit": "0000000000000000000000000000000000000000",
+            "gitTreeState": "clean",
+            "buildDate": "2025-04-22T16:00:00Z",
+            "goVersion": "go1.23.6",
+            "compiler": "gc",
+            "platform": "linux/amd64",
+        })
+    }
+}
+
+/// What a handler produced.
+pub enum Outcome {
+    /// An API object (or Status) answered with `code`, plus `Warning` headers.
+    Object {
+        code: u16,
+        body: Value,
+        warnings: Vec<String>,
+        content_type: Option<&'static str>,
+    },
+    /// A ready response (watch streams, plain text).
+    Raw(Response<Body>),
+}
+
+impl Outcome {
+    /// A JSON answer.
+    pub fn json(code: u16, body: Value) -> Self {
+        Outcome::Object {
+            code,
+            body,
+            warnings: Vec::new(),
+            content_type: None,
+        }
+    }
+
+    /// An object answer with warnings.
+    pub fn object(code: u16, body: Value, warnings: Vec<String>) -> Self {
+        Outcome::Object {
+            code,
+            body,
+            warnings,
+            content_type: None,
+        }
+    }
+
+    fn discovery(format: Format, body: Value) -> Self {
+        Outcome::Object {
+            code: 200,
+            body,
+            warnings: Vec::new(),
+            content_type: Some(format.content_type()),
+        }
+    }
+
+    fn into_response(self, req: &ApiRequest) -> Response<Body> {
+        match self {
+            Outcome::Raw(r) => r,
+            Outcome::Object {
+                code,
+                body,
+                warnings,
+                content_type,
+            } => {
+                let mut response = match content_type {
+                    Some(ct) => {
+                        bytes_response(code, ct, serde_json::to_vec(&body).unwrap_or_default())
+                    }
+                    None => encode_object(req, code, &body),
+                };
+                for w in warnings {
+                    let text = format!("299 - \"{}\"", w.replace('"', "\\\""));
+                    if let Ok(v) = HeaderValue::from_str(&text) {
+                        response.headers_mut().append(header::WARNING, v);
+                    }
+                }
+                response
+            }
+        }
+    }
+}
+
+/// Whether the client prefers Kubernetes protobuf (its first Accept entry).
+pub fn prefers_protobuf(req: &ApiRequest) -> bool {
+    req.header("accept")
+        .split(',')
+        .next()
+        .is_some_and(|first| first.trim().starts_with(protobuf::MEDIA_TYPE))
+}
+
+/// Encodes an object as the client prefers: protobuf for the kinds that have an encoding here
+/// when asked first, JSON otherwise.
+pub fn encode_object(req: &ApiRequest, code: u16, body: &Value) -> Response<Body> {
+    if prefers_protobuf(req) {
+        if let Some(bytes) = protobuf::encode(body) {
+            return bytes_response(code, protobuf::MEDIA_TYPE, bytes);
+        }
+    }
+    bytes_response(
+        code,
+        "application/json",
+        serde_json::to_vec(body).unwrap_or_default(),
+    )
+}
+
+/// The Status answer for an error.
+pub fn error_response(req: &ApiRequest, error: &ApiError) -> Response<Body> {
+    encode_object(req, error.code, &error.to_status())
+}
+
+/// A buffered response.
+pub fn bytes_response(code: u16, content_type: &str, bytes: Vec<u8>) -> Response<Body> {
+    let mut r = Response::new(Full::new(Bytes::from(bytes)).boxed());
+    *r.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if let Ok(v) = HeaderValue::from_str(content_type) {
+        r.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, private"),
+    );
+    r
+}
+
+fn text_response(code: u16, text: &str) -> Response<Body> {
+    bytes_response(code, "text/plain; charset=utf-8", text.as_bytes().to_vec())
+}
+
+/// Parses a query string (percent-decoding keys and values).
+pub fn parse_query(query: &str) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        out.insert(percent_decode(k), percent_decode(v));
+    }
+    out
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 3;
+                    }
+                    Err(_) => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_strings_are_percent_decoded() {
+        let q = parse_query("labelSelector=name%3Ddemo%2Cowner%3Dhelm&watch=true&x=%zz&y=%4");
+        assert_eq!(q["labelSelector"], "name=demo,owner=helm");
+        assert_eq!(q["watch"], "true");
+        assert_eq!(q["x"], "%zz");
+        assert_eq!(q["y"], "%4");
+    }
+}

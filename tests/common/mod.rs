@@ -1,0 +1,310 @@
+//! Shared harness for end-to-end tests: start a real `rudder sandbox` on loopback and drive it
+//! with real clients (kubectl, the Helm SDK through Python, rudder itself).
+//!
+//! ```ignore
+//! mod common;
+//! let sandbox = common::Sandbox::start();
+//! let out = sandbox.kubectl(&["get", "namespaces", "-o", "name"]);
+//! assert!(out.status.success());
+//! ```
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// A running `rudder sandbox` process, killed on drop.
+pub struct Sandbox {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// The kubeconfig the sandbox wrote (cluster, user and context `rudder-sandbox`).
+    pub kubeconfig: PathBuf,
+    /// A scratch directory for this test; also `HOME` for the clients (isolates kubectl's cache).
+    pub dir: PathBuf,
+    child: Child,
+    _tmp: tempfile::TempDir,
+}
+
+impl Sandbox {
+    /// Starts a sandbox on a free port and waits for its ready line.
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Starts a sandbox with extra `rudder sandbox` arguments (e.g. `--state FILE`).
+    pub fn start_with(extra: &[&str]) -> Self {
+        let tmp = tempfile::tempdir().expect("create a temporary directory");
+        let dir = tmp.path().to_path_buf();
+        let kubeconfig = dir.join("kubeconfig");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_rudder"))
+            .arg("sandbox")
+            .args(["--listen", "127.0.0.1:0", "--kubeconfig"])
+            .arg(&kubeconfig)
+            .args(extra)
+            .env_remove("KUBECONFIG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn rudder sandbox");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            if let Some(Ok(first)) = lines.next() {
+                let _ = tx.send(first);
+            }
+            // Keep draining so the sandbox never blocks on a full pipe.
+            for _ in lines {}
+        });
+        // Not a timing assertion: a guard so a broken sandbox fails the test instead of hanging.
+        let line = match rx.recv_timeout(Duration::from_secs(120)) {
+            Ok(line) => line,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("rudder sandbox printed no ready line");
+            }
+        };
+        let rest = line
+            .strip_prefix("sandbox ready: ")
+            .unwrap_or_else(|| panic!("unexpected first line from rudder sandbox: {line:?}"));
+        let (url, kc) = rest
+            .split_once(" kubeconfig=")
+            .unwrap_or_else(|| panic!("ready line without kubeconfig: {line:?}"));
+        assert_eq!(Path::new(kc), kubeconfig.as_path());
+        Sandbox {
+            url: url.to_string(),
+            kubeconfig,
+            dir,
+            child,
+            _tmp: tmp,
+        }
+    }
+
+    /// A kubectl command with `KUBECONFIG` and `HOME` pointing at this sandbox's files.
+    pub fn kubectl_command(&self) -> Command {
+        let kubectl = std::env::var("KUBECTL").unwrap_or_else(|_| "kubectl".to_string());
+        let mut cmd = Command::new(kubectl);
+        cmd.env("KUBECONFIG", &self.kubeconfig)
+            .env("HOME", &self.dir)
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs kubectl with `args` against this sandbox.
+    pub fn kubectl(&self, args: &[&str]) -> Output {
+        self.kubectl_command()
+            .args(args)
+            .output()
+            .expect("run kubectl (is it installed? `make test-deps` installs it)")
+    }
+
+    /// Runs kubectl with `args`, feeding `stdin` (e.g. `apply -f -`).
+    pub fn kubectl_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = self
+            .kubectl_command()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run kubectl (is it installed? `make test-deps` installs it)");
+        child
+            .stdin
+            .take()
+            .expect("piped stdin")
+            .write_all(stdin.as_bytes())
+            .expect("write kubectl stdin");
+        child.wait_with_output().expect("wait for kubectl")
+    }
+
+    /// A `rudder` command with `KUBECONFIG` pointing at this sandbox.
+    pub fn rudder(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rudder"));
+        cmd.env("KUBECONFIG", &self.kubeconfig)
+            .env("HOME", &self.dir)
+            .env("NO_COLOR", "1");
+        cmd
+    }
+
+    /// Writes `contents` to `name` in the scratch directory and returns its path.
+    pub fn write_file(&self, name: &str, contents: &str) -> PathBuf {
+        let path = self.dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("create parent directory");
+        }
+        std::fs::write(&path, contents).expect("write test file");
+        path
+    }
+
+    /// Runs a Python script with the judge interpreter (helm_python available), in the scratch
+    /// directory, with `KUBECONFIG` set.
+    pub fn python(&self, script: &str) -> Output {
+        Command::new(python())
+            .arg("-c")
+            .arg(script)
+            .current_dir(&self.dir)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("HOME", &self.dir)
+            .output()
+            .expect("run the Python judge")
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The Python interpreter with the judges (`helm_python`, `kubernetes_validate`):
+/// `$RUDDER_PYTHON`, else `$CARGO_MANIFEST_DIR/.venv/bin/python`. Panics (fails the test) when
+/// missing: run `make test-deps`.
+pub fn python() -> PathBuf {
+    let path = match std::env::var_os("RUDDER_PYTHON") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"),
+    };
+    assert!(
+        path.exists(),
+        "the Python judge {} is missing: run `make test-deps`",
+        path.display()
+    );
+    path
+}
+
+/// stdout of an Output as text.
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// stderr of an Output as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Asserts success, printing both streams otherwise; returns stdout.
+#[track_caller]
+pub fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "command failed ({:?})\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        stdout(out),
+        stderr(out)
+    );
+    stdout(out)
+}
+
+/// A raw HTTP/1.1 answer.
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    /// The body parsed as JSON (panics with the body text if it is not JSON).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "response is not JSON ({e}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    /// A header value (first match, case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl Sandbox {
+    /// Sends one raw HTTP/1.1 request (`Connection: close`) and reads the whole answer; for
+    /// exercising bad input that no well-behaved client sends.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> RawResponse {
+        use std::io::Read;
+        let hostport = self.url.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(hostport).expect("connect to the sandbox");
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        for (k, v) in headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str("\r\n");
+        stream
+            .write_all(head.as_bytes())
+            .expect("send request head");
+        // The server may answer (413) before reading the whole body; a failed write is fine.
+        let _ = stream.write_all(body);
+        let mut raw = Vec::new();
+        let _ = stream.read_to_end(&mut raw);
+        parse_response(&raw)
+    }
+}
+
+fn parse_response(raw: &[u8]) -> RawResponse {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no HTTP head in {:?}", String::from_utf8_lossy(raw)));
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let status: u16 = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    let chunked = headers.iter().any(|(k, v)| {
+        k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
+    });
+    if chunked {
+        body = dechunk(&body);
+    }
+    RawResponse {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let Some(eol) = data.windows(2).position(|w| w == b"\r\n") else {
+            break;
+        };
+        let size_text = String::from_utf8_lossy(&data[..eol]).into_owned();
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+            .unwrap_or(0);
+        data = &data[eol + 2..];
+        if size == 0 || data.len() < size {
+            break;
+        }
+        out.extend_from_slice(&data[..size]);
+        data = &data[(size + 2).min(data.len())..];
+    }
+    out
+}
