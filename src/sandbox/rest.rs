@@ -307,9 +307,11 @@ impl WriteOptions {
             None | Some("") | Some("Warn") => FieldValidation::Warn,
             Some("Strict") => FieldValidation::Strict,
             Some("Ignore") => FieldValidation::Ignore,
-            Some(other) => return Err(ApiError::bad_request(format!(
+            Some(other) => {
+                return Err(ApiError::bad_request(format!(
                 "fieldValidation: Invalid value: {other:?}: must be one of Ignore, Warn, or Strict"
-            ))),
+            )))
+            }
         };
         Ok(WriteOptions {
             dry_run,
@@ -566,7 +568,7 @@ fn prepare_kind(
                     Some(ip) if !ip.is_empty() => ip.to_string(),
                     _ => match old_ip {
                         Some(ip) => ip,
-                        None => txn.allocate_service_ip(),
+                        None => defaults::service_cluster_ip(txn.next_service_ip_index()),
                     },
                 };
                 object["spec"]["clusterIP"] = json!(ip);

@@ -176,7 +176,7 @@ impl Store {
     pub fn new() -> Self {
         let (changes, _) = broadcast::channel(65_536);
         let (committed, _) = watch::channel(0);
-        let store = Store {
+        Store {
             state: Mutex::new(State {
                 rv: 100,
                 objects: BTreeMap::new(),
@@ -184,12 +184,11 @@ impl Store {
                 catalog: Catalog::builtin(),
                 history: VecDeque::new(),
                 history_floor: 100,
-                next_service_ip: 1,
+                next_service_ip: 0,
             }),
             changes,
             committed,
-        };
-        store
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -350,11 +349,11 @@ impl Txn<'_> {
         self.state.objects.get(key).cloned()
     }
 
-    /// Allocates the next ClusterIP from 10.96.0.0/12 (never 10.96.0.1, the API server's own).
-    pub fn allocate_service_ip(&mut self) -> String {
-        self.state.next_service_ip += 1;
+    /// The next index for the Service ClusterIP allocator (each call returns a new one).
+    pub fn next_service_ip_index(&mut self) -> u32 {
         let n = self.state.next_service_ip;
-        format!("10.96.{}.{}", (n >> 8) & 0xff, n & 0xff)
+        self.state.next_service_ip += 1;
+        n
     }
 
     /// Stores `object` at `key` and returns it as stored (with its new resourceVersion).
