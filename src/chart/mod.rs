@@ -155,4 +155,5 @@ impl Chart {
 }
 
 mod load;
+pub mod starter;
 pub use load::{load, ChartError};

@@ -27,3 +27,18 @@ pub struct ValuesArgs {
     #[arg(long = "set-literal", value_name = "EXPR")]
     pub set_literal: Vec<String>,
 }
+
+impl ValuesArgs {
+    /// The library's view of these flags.
+    pub fn inputs(&self) -> crate::values::ValuesInputs {
+        crate::values::ValuesInputs {
+            env: self.env.clone(),
+            files: self.values.clone(),
+            set: self.set.clone(),
+            set_string: self.set_string.clone(),
+            set_file: self.set_file.clone(),
+            set_json: self.set_json.clone(),
+            set_literal: self.set_literal.clone(),
+        }
+    }
+}

@@ -2,3 +2,4 @@
 //! uninstall), each verb's whole flow in its own file.
 
 pub mod storage;
+pub mod template;
