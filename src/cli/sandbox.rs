@@ -21,6 +21,9 @@ pub struct Args {
     /// Kubernetes version reported by /version (kubectl's dispatcher picks its client by it).
     #[arg(long, value_name = "VERSION", default_value = DEFAULT_KUBE_VERSION)]
     pub kube_version: String,
+    /// Print one line per request on stderr (method, path, status, user agent).
+    #[arg(long)]
+    pub log_requests: bool,
 }
 
 /// Runs `rudder sandbox`: serves until SIGINT/SIGTERM.
@@ -39,6 +42,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> CliResult {
         kubeconfig,
         state: args.state,
         kube_version,
+        log_requests: args.log_requests,
     };
     serve::run(options, |url, path| {
         let mut out = std::io::stdout().lock();

@@ -76,6 +76,31 @@ pub trait RequestHook: Send + Sync {
     fn after(&self, _request: &ApiRequest, _status: StatusCode) {}
 }
 
+/// A hook that prints one line per request on stderr: method, path, query, status, user agent.
+#[derive(Debug, Default)]
+pub struct RequestLog;
+
+impl RequestHook for RequestLog {
+    fn after(&self, request: &ApiRequest, status: StatusCode) {
+        let mut query: Vec<String> = request
+            .query
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        query.sort();
+        eprintln!(
+            "{} {}{}{} -> {} ({}, {})",
+            request.method,
+            request.path,
+            if query.is_empty() { "" } else { "?" },
+            query.join("&"),
+            status.as_u16(),
+            request.header("content-type"),
+            request.header("user-agent"),
+        );
+    }
+}
+
 /// Settings of one server.
 #[derive(Debug, Clone)]
 pub struct Config {

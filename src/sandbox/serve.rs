@@ -19,6 +19,8 @@ pub struct Options {
     /// Objects are loaded from and saved to this file.
     pub state: Option<PathBuf>,
     pub kube_version: String,
+    /// Print one line per request on stderr.
+    pub log_requests: bool,
 }
 
 /// Why the sandbox could not start or stopped.
@@ -92,12 +94,16 @@ async fn run_async(
         let store = store.clone();
         tokio::spawn(save_on_change(store, path))
     });
-    let server = Arc::new(Server::new(
+    let mut server = Server::new(
         store.clone(),
         Config {
             kube_version: options.kube_version.clone(),
         },
-    ));
+    );
+    if options.log_requests {
+        server = server.with_hook(Arc::new(super::http::RequestLog));
+    }
+    let server = Arc::new(server);
     on_ready(&url, &options.kubeconfig);
     server
         .serve(listener, shutdown_signal())
