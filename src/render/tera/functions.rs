@@ -33,6 +33,12 @@ pub(super) fn register(tera: &mut Tera, chart: &Chart, options: &RenderOptions) 
     tera.register_filter("trim_suffix", trim_suffix);
     tera.register_filter("required", required);
     tera.register_function("fail", fail);
+    // Like Helm (which drops Sprig's `env`), keep the rendering machine out of manifests.
+    tera.register_function("get_env", |_: &Args| {
+        Err(Error::msg(
+            "get_env is disabled: manifests must not depend on the machine that renders them; pass the value with --set",
+        ))
+    });
 
     let lookup = options.lookup.clone();
     tera.register_function("lookup", move |args: &Args| {
