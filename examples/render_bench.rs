@@ -25,8 +25,18 @@ fn main() -> Result<(), String> {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--rudder" => rudder = args.next().map(PathBuf::from),
-            "--iterations" => iterations = args.next().and_then(|n| n.parse().ok()).unwrap_or(iterations),
-            "--processes" => processes = args.next().and_then(|n| n.parse().ok()).unwrap_or(processes),
+            "--iterations" => {
+                iterations = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(iterations)
+            }
+            "--processes" => {
+                processes = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(processes)
+            }
             _ => charts.push(PathBuf::from(arg)),
         }
     }

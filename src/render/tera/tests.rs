@@ -257,3 +257,19 @@ fn guard_only_touches_first_filter_required() {
     let chained = "{{ Values.a | lower | required(message=\"m\") }}";
     assert_eq!(guard_required(chained), chained);
 }
+
+#[test]
+fn missing_values_are_falsy_in_conditions_and_defaults_apply() {
+    let out = render_one(
+        "{% if Values.a.b %}yes{% else %}no{% endif %}|{{ Values.missing | default(value=7) }}|{{ Values.nil | default(value=8) }}",
+        json!({"nil": null}),
+    )
+    .unwrap();
+    assert_eq!(out, "no|7|8");
+}
+
+#[test]
+fn get_env_is_disabled() {
+    let err = render_one("{{ get_env(name=\"HOME\") }}", json!({})).unwrap_err();
+    assert!(err.to_string().contains("get_env is disabled"), "{err}");
+}
