@@ -159,11 +159,7 @@ pub fn render(
 ) -> Result<Rendered, RenderError> {
     match chart.metadata.engine() {
         Engine::Tera => tera::render(chart, values, options),
-        Engine::GoTemplate => Err(RenderError::Other(format!(
-            "chart {} is a Helm chart (Go templates): its Chart.yaml does not say `engine: tera`, \
-             and rudder cannot render Go templates yet",
-            chart.name()
-        ))),
+        Engine::GoTemplate => gotmpl::render(chart, values, options),
     }
 }
 

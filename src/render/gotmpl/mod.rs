@@ -5,8 +5,14 @@
 //! [`value::Value`] (Go's dynamic kinds), with `fmt` (Go's `fmt` verbs) and `funcs` (the
 //! function registry, one file per Sprig family; see [`funcs`] for how to add one).
 
+pub mod encode;
+pub mod exec;
 pub mod fmt;
 pub mod funcs;
+pub mod helm;
+pub mod lex;
+pub mod parse;
 pub mod value;
 
+pub use helm::{default_capabilities, render};
 pub use value::{Dict, Object, Value};

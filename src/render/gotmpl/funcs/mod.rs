@@ -35,6 +35,7 @@ use super::value::Value;
 pub mod cast;
 
 mod crypto;
+mod data;
 mod dates;
 mod defaults;
 mod dicts;
@@ -92,6 +93,7 @@ pub fn registry() -> &'static Registry {
     REGISTRY.get_or_init(|| {
         let mut r = Registry::default();
         crypto::register(&mut r);
+        data::register(&mut r);
         dates::register(&mut r);
         defaults::register(&mut r);
         dicts::register(&mut r);

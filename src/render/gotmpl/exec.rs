@@ -1,0 +1,1377 @@
+//! The executor: walks parse trees with Go `text/template`'s evaluation rules (Helm's
+//! `missingkey=zero`), calling builtins, Helm's engine functions and the function registry.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use super::fmt::{format_v, sprintf};
+use super::funcs::{self, cast, FuncError};
+use super::parse::{self, Arg, Branch, Command, List, Node, Number, Pipe};
+use super::value::{Dict, Value};
+use crate::render::Lookup;
+
+/// Helm's limit on nested `include`s of one template name.
+const MAX_INCLUDE_DEPTH: usize = 1000;
+/// Go's limit on template call depth (`maxExecDepth`).
+const MAX_EXEC_DEPTH: usize = 100_000;
+
+/// A named template: its body and the file it was parsed from (for error positions).
+#[derive(Clone)]
+pub struct Template {
+    pub body: Rc<List>,
+    /// The file that defined it (Go's `ParseName`).
+    pub file: Rc<str>,
+    pub src: Rc<str>,
+}
+
+/// All templates of a render (every chart's files and `define`s share one namespace, as in Helm).
+#[derive(Default, Clone)]
+pub struct TemplateSet {
+    templates: HashMap<String, Template>,
+}
+
+/// Names the engine implements itself (not in the registry) and the parser must accept.
+const ENGINE_FUNCS: &[&str] = &[
+    "and",
+    "or",
+    "not",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "len",
+    "index",
+    "slice",
+    "print",
+    "printf",
+    "println",
+    "html",
+    "js",
+    "urlquery",
+    "call",
+    "include",
+    "tpl",
+    "required",
+    "fail",
+    "lookup",
+    "getHostByName",
+];
+
+/// Whether `name` is a function templates may call.
+pub fn is_func(name: &str) -> bool {
+    ENGINE_FUNCS.contains(&name) || funcs::registry().contains(name)
+}
+
+/// A template that failed to parse.
+#[derive(Debug, Clone)]
+pub struct ParseFailure {
+    pub file: String,
+    pub line: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for ParseFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "template: {}:{}: {}", self.file, self.line, self.message)
+    }
+}
+
+/// (line, column) of a byte offset, Go style: 1-based line, 0-based byte column.
+pub fn line_col(src: &str, pos: usize) -> (usize, usize) {
+    let pos = pos.min(src.len());
+    let before = &src.as_bytes()[..pos];
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let col = match before.iter().rposition(|b| *b == b'\n') {
+        Some(nl) => pos - nl - 1,
+        None => pos,
+    };
+    (line, col)
+}
+
+impl TemplateSet {
+    /// Parses `src` as the file `file` and adds it and its `define`s; a later non-empty
+    /// definition replaces an earlier one (Go's `AddParseTree`).
+    pub fn parse_file(&mut self, file: &str, src: &str) -> Result<(), ParseFailure> {
+        let parsed = parse::parse_file(file, src, &is_func).map_err(|e| {
+            let (line, _) = line_col(src, e.pos);
+            ParseFailure {
+                file: file.to_string(),
+                line,
+                message: e.message,
+            }
+        })?;
+        let file_rc: Rc<str> = Rc::from(file);
+        let src_rc: Rc<str> = Rc::from(src);
+        for (name, body) in parsed {
+            if parse::is_empty_tree(&body) && self.templates.contains_key(&name) {
+                continue;
+            }
+            self.templates.insert(
+                name,
+                Template {
+                    body,
+                    file: file_rc.clone(),
+                    src: src_rc.clone(),
+                },
+            );
+        }
+        Ok(())
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Template> {
+        self.templates.get(name)
+    }
+}
+
+/// An execution error, with Go's location and Helm's `fail`/`required` message if any.
+#[derive(Debug, Clone)]
+pub struct ExecError {
+    /// Go's error text: `template: FILE:L:C: executing "NAME" at <NODE>: MSG`.
+    pub message: String,
+    /// `FILE:L:C` of the outermost failing node.
+    pub location: String,
+    /// The message of a `fail` or `required` call, which Helm prints on its own.
+    pub helm_message: Option<String>,
+}
+
+impl ExecError {
+    fn plain(message: String) -> Self {
+        ExecError {
+            message,
+            location: String::new(),
+            helm_message: None,
+        }
+    }
+}
+
+enum Flow {
+    Normal,
+    Break,
+    Continue,
+}
+
+/// Where the node being executed lives, for error messages.
+#[derive(Clone)]
+struct Frame {
+    name: Rc<str>,
+    file: Rc<str>,
+    src: Rc<str>,
+}
+
+/// A failure inside evaluation before it is located: a plain message or an already-located
+/// error from a nested template (include/tpl).
+enum Fault {
+    Msg(String),
+    /// A `fail`/`required` message (Helm's HELM_ERR_START...HELM_ERR_END).
+    Helm(String),
+    Nested(ExecError, String),
+}
+
+type EvalResult<T> = Result<T, Box<(usize, String, Fault)>>;
+
+fn fault<T>(pos: usize, node: &str, msg: impl Into<String>) -> EvalResult<T> {
+    Err(Box::new((pos, node.to_string(), Fault::Msg(msg.into()))))
+}
+
+/// One execution of templates (a whole chart render shares it for `include`'s recursion count).
+pub struct Exec<'a> {
+    set: &'a TemplateSet,
+    /// Templates defined by `tpl` strings, visible during that `tpl` call only.
+    overlays: Vec<HashMap<String, Template>>,
+    lookup: Option<&'a dyn Lookup>,
+    include_counts: HashMap<String, usize>,
+    vars: Vec<(Rc<str>, Value)>,
+    frame: Frame,
+    depth: usize,
+}
+
+impl<'a> Exec<'a> {
+    pub fn new(set: &'a TemplateSet, lookup: Option<&'a dyn Lookup>) -> Self {
+        Exec {
+            set,
+            overlays: Vec::new(),
+            lookup,
+            include_counts: HashMap::new(),
+            vars: Vec::new(),
+            frame: Frame {
+                name: Rc::from(""),
+                file: Rc::from(""),
+                src: Rc::from(""),
+            },
+            depth: 0,
+        }
+    }
+
+    fn find(&self, name: &str) -> Option<Template> {
+        for o in self.overlays.iter().rev() {
+            if let Some(t) = o.get(name) {
+                return Some(t.clone());
+            }
+        }
+        self.set.get(name).cloned()
+    }
+
+    /// Executes the template `name` with `data` as dot and `$`, returning its output (with
+    /// `<no value>` still in it; Helm strips those from whole files).
+    pub fn execute(&mut self, name: &str, data: Value) -> Result<String, ExecError> {
+        let Some(t) = self.find(name) else {
+            return Err(ExecError::plain(format!(
+                "template: no template \"{name}\" associated with template \"gotpl\""
+            )));
+        };
+        let mut out = String::new();
+        self.run(name, &t, data, &mut out)?;
+        Ok(out)
+    }
+
+    fn run(
+        &mut self,
+        name: &str,
+        t: &Template,
+        data: Value,
+        out: &mut String,
+    ) -> Result<(), ExecError> {
+        self.depth += 1;
+        if self.depth > MAX_EXEC_DEPTH {
+            self.depth -= 1;
+            return Err(ExecError::plain(format!(
+                "template: {name}: exceeded maximum template depth ({MAX_EXEC_DEPTH})"
+            )));
+        }
+        let saved_vars = std::mem::replace(&mut self.vars, vec![(Rc::from("$"), data.clone())]);
+        let saved_frame = std::mem::replace(
+            &mut self.frame,
+            Frame {
+                name: Rc::from(name),
+                file: t.file.clone(),
+                src: t.src.clone(),
+            },
+        );
+        let result = self.walk_list(&data, &t.body, out);
+        let frame = std::mem::replace(&mut self.frame, saved_frame);
+        self.vars = saved_vars;
+        self.depth -= 1;
+        match result {
+            Ok(_) => Ok(()),
+            Err(b) => {
+                let (pos, node, f) = *b;
+                Err(locate(&frame, pos, &node, f))
+            }
+        }
+    }
+
+    fn walk_list(&mut self, dot: &Value, list: &List, out: &mut String) -> EvalResult<Flow> {
+        for node in list {
+            match self.walk(dot, node, out)? {
+                Flow::Normal => {}
+                other => return Ok(other),
+            }
+        }
+        Ok(Flow::Normal)
+    }
+
+    fn walk(&mut self, dot: &Value, node: &Node, out: &mut String) -> EvalResult<Flow> {
+        match node {
+            Node::Text(t) => out.push_str(t),
+            Node::Action(pipe) => {
+                let v = self.eval_pipeline(dot, pipe)?;
+                if pipe.decl.is_empty() {
+                    print_value(out, &v);
+                }
+            }
+            Node::If(b) => {
+                let mark = self.vars.len();
+                let v = self.eval_pipeline(dot, &b.pipe)?;
+                let flow = if v.truthy() {
+                    self.walk_list(dot, &b.list, out)?
+                } else if let Some(e) = &b.else_list {
+                    self.walk_list(dot, e, out)?
+                } else {
+                    Flow::Normal
+                };
+                self.vars.truncate(mark);
+                return Ok(flow);
+            }
+            Node::With(b) => {
+                let mark = self.vars.len();
+                let v = self.eval_pipeline(dot, &b.pipe)?;
+                let flow = if v.truthy() {
+                    self.walk_list(&v, &b.list, out)?
+                } else if let Some(e) = &b.else_list {
+                    self.walk_list(dot, e, out)?
+                } else {
+                    Flow::Normal
+                };
+                self.vars.truncate(mark);
+                return Ok(flow);
+            }
+            Node::Range(b) => return self.walk_range(dot, b, out),
+            Node::Template { pos, name, pipe } => {
+                let data = match pipe {
+                    Some(p) => self.eval_pipeline(dot, p)?,
+                    None => Value::Nil,
+                };
+                let Some(t) = self.find(name) else {
+                    return fault(
+                        *pos,
+                        &format!("template \"{name}\""),
+                        format!(
+                            "template: no template \"{name}\" associated with template \"gotpl\""
+                        ),
+                    );
+                };
+                if let Err(e) = self.run(name, &t, data, out) {
+                    return Err(Box::new((
+                        *pos,
+                        format!("template \"{name}\""),
+                        Fault::Nested(e, String::new()),
+                    )));
+                }
+            }
+            Node::Break(_) => return Ok(Flow::Break),
+            Node::Continue(_) => return Ok(Flow::Continue),
+        }
+        Ok(Flow::Normal)
+    }
+
+    fn walk_range(&mut self, dot: &Value, b: &Branch, out: &mut String) -> EvalResult<Flow> {
+        let mark = self.vars.len();
+        let pipe = &b.pipe;
+        let decl = &pipe.decl;
+        let mut value: Option<Value> = None;
+        for cmd in &pipe.cmds {
+            value = Some(self.eval_command(dot, cmd, value)?);
+        }
+        let v = value.unwrap_or_default();
+        let items: Vec<(Value, Value)> = match &v {
+            Value::List(l) => l
+                .iter()
+                .enumerate()
+                .map(|(i, x)| (Value::Int(i as i64), x.clone()))
+                .collect(),
+            Value::Bytes(bs) => bs
+                .iter()
+                .enumerate()
+                .map(|(i, x)| (Value::Int(i as i64), Value::Int(i64::from(*x))))
+                .collect(),
+            Value::Map(m) => m
+                .entries()
+                .into_iter()
+                .map(|(k, x)| (Value::from(k), x))
+                .collect(),
+            Value::Int(n) => (0..*n).map(|i| (Value::Int(i), Value::Int(i))).collect(),
+            Value::Nil => Vec::new(),
+            Value::Object(o) => match o.elements() {
+                Some(Value::List(l)) => l
+                    .iter()
+                    .enumerate()
+                    .map(|(i, x)| (Value::Int(i as i64), x.clone()))
+                    .collect(),
+                Some(Value::Map(m)) => m
+                    .entries()
+                    .into_iter()
+                    .map(|(k, x)| (Value::from(k), x))
+                    .collect(),
+                _ => {
+                    return fault(
+                        b.pos,
+                        "range",
+                        format!("range can't iterate over {}", o.format()),
+                    )
+                }
+            },
+            other => {
+                return fault(
+                    b.pos,
+                    "range",
+                    format!("range can't iterate over {}", format_v(other)),
+                )
+            }
+        };
+        if items.is_empty() {
+            let flow = match &b.else_list {
+                Some(e) => self.walk_list(dot, e, out)?,
+                None => Flow::Normal,
+            };
+            self.vars.truncate(mark);
+            return Ok(flow);
+        }
+        for (key, elem) in items {
+            let inner = self.vars.len();
+            match decl.len() {
+                0 => {}
+                1 => self.declare(&decl[0], elem.clone(), pipe.is_assign),
+                _ => {
+                    self.declare(&decl[0], key, pipe.is_assign);
+                    self.declare(&decl[1], elem.clone(), pipe.is_assign);
+                }
+            }
+            let flow = self.walk_list(&elem, &b.list, out)?;
+            if pipe.is_assign {
+                // Assigned variables live outside the loop.
+            } else {
+                self.vars.truncate(inner.max(mark));
+            }
+            if let Flow::Break = flow {
+                break;
+            }
+        }
+        self.vars.truncate(mark);
+        Ok(Flow::Normal)
+    }
+
+    fn declare(&mut self, name: &str, v: Value, assign: bool) {
+        if assign {
+            if let Some(slot) = self.vars.iter_mut().rev().find(|(n, _)| &**n == name) {
+                slot.1 = v;
+            }
+        } else {
+            self.vars.push((Rc::from(name), v));
+        }
+    }
+
+    fn variable(&self, pos: usize, name: &str) -> EvalResult<Value> {
+        match self.vars.iter().rev().find(|(n, _)| &**n == name) {
+            Some((_, v)) => Ok(v.clone()),
+            None => fault(pos, name, format!("undefined variable: {name}")),
+        }
+    }
+
+    fn eval_pipeline(&mut self, dot: &Value, pipe: &Pipe) -> EvalResult<Value> {
+        let mut value: Option<Value> = None;
+        for cmd in &pipe.cmds {
+            value = Some(self.eval_command(dot, cmd, value)?);
+        }
+        let v = value.unwrap_or_default();
+        for name in &pipe.decl {
+            self.declare(name, v.clone(), pipe.is_assign);
+        }
+        Ok(v)
+    }
+
+    fn eval_command(
+        &mut self,
+        dot: &Value,
+        cmd: &Command,
+        final_: Option<Value>,
+    ) -> EvalResult<Value> {
+        let Some(first) = cmd.args.first() else {
+            return fault(cmd.pos, &cmd.text, "empty command");
+        };
+        let rest = &cmd.args[1..];
+        match first {
+            Arg::Ident(pos, name) => self.eval_function(dot, *pos, name, cmd, rest, final_),
+            Arg::Field(pos, chain) => {
+                self.eval_field_chain(dot, dot.clone(), *pos, chain, cmd, rest, final_)
+            }
+            Arg::Variable(pos, name, chain) => {
+                let v = self.variable(*pos, name)?;
+                if chain.is_empty() {
+                    self.no_args(cmd, rest, &final_)?;
+                    return Ok(v);
+                }
+                self.eval_field_chain(dot, v, *pos, chain, cmd, rest, final_)
+            }
+            Arg::Chain(pos, pipe, chain) => {
+                let v = self.eval_pipeline(dot, pipe)?;
+                if chain.is_empty() {
+                    self.no_args(cmd, rest, &final_)?;
+                    return Ok(v);
+                }
+                self.eval_field_chain(dot, v, *pos, chain, cmd, rest, final_)
+            }
+            other => {
+                self.no_args(cmd, rest, &final_)?;
+                self.eval_arg(dot, other, cmd)
+            }
+        }
+    }
+
+    fn no_args(&self, cmd: &Command, rest: &[Arg], final_: &Option<Value>) -> EvalResult<()> {
+        if !rest.is_empty() || final_.is_some() {
+            let what = match cmd.args.first() {
+                Some(Arg::Nil(_)) => "nil is not a command".to_string(),
+                _ => format!("can't give argument to non-function {}", cmd.text),
+            };
+            return fault(cmd.pos, &cmd.text, what);
+        }
+        Ok(())
+    }
+
+    fn eval_arg(&mut self, dot: &Value, arg: &Arg, cmd: &Command) -> EvalResult<Value> {
+        Ok(match arg {
+            Arg::Field(pos, chain) => {
+                self.eval_field_chain(dot, dot.clone(), *pos, chain, cmd, &[], None)?
+            }
+            Arg::Variable(pos, name, chain) => {
+                let v = self.variable(*pos, name)?;
+                if chain.is_empty() {
+                    v
+                } else {
+                    self.eval_field_chain(dot, v, *pos, chain, cmd, &[], None)?
+                }
+            }
+            Arg::Dot(_) => dot.clone(),
+            Arg::Nil(_) => Value::Nil,
+            Arg::Bool(b) => Value::Bool(*b),
+            Arg::Number(_, Number::Int(i)) => Value::Int(*i),
+            Arg::Number(_, Number::Float(f)) => Value::Float(*f),
+            Arg::Str(s) => Value::String(s.clone()),
+            Arg::Ident(pos, name) => self.eval_function(dot, *pos, name, cmd, &[], None)?,
+            Arg::Chain(pos, pipe, chain) => {
+                let v = self.eval_pipeline(dot, pipe)?;
+                if chain.is_empty() {
+                    v
+                } else {
+                    self.eval_field_chain(dot, v, *pos, chain, cmd, &[], None)?
+                }
+            }
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn eval_field_chain(
+        &mut self,
+        dot: &Value,
+        receiver: Value,
+        pos: usize,
+        chain: &[String],
+        cmd: &Command,
+        args: &[Arg],
+        final_: Option<Value>,
+    ) -> EvalResult<Value> {
+        let mut r = receiver;
+        let n = chain.len();
+        for (i, name) in chain.iter().enumerate() {
+            let last = i + 1 == n;
+            if let Value::Nil = r {
+                if i == 0 {
+                    // An invalid receiver (nil data) yields the zero value under missingkey=zero.
+                    if last && (!args.is_empty() || final_.is_some()) {
+                        return fault(
+                            pos,
+                            &cmd.text,
+                            format!("nil data; no entry for key \"{name}\""),
+                        );
+                    }
+                    return Ok(Value::Nil);
+                }
+                return fault(
+                    pos,
+                    &cmd.text,
+                    format!("nil pointer evaluating interface {{}}.{name}"),
+                );
+            }
+            let has_args = last && (!args.is_empty() || final_.is_some());
+            r = match &r {
+                Value::Map(m) => {
+                    if has_args {
+                        return fault(
+                            pos,
+                            &cmd.text,
+                            format!("{name} is not a method but has arguments"),
+                        );
+                    }
+                    m.get(name).unwrap_or(Value::Nil)
+                }
+                Value::Object(o) => {
+                    let mut argv = Vec::new();
+                    if last {
+                        for a in args {
+                            argv.push(self.eval_arg(dot, a, cmd)?);
+                        }
+                        if let Some(f) = &final_ {
+                            argv.push(f.clone());
+                        }
+                    }
+                    match o.member(name, &argv) {
+                        Some(Ok(v)) => v,
+                        Some(Err(e)) => {
+                            return fault(pos, &cmd.text, format!("error calling {name}: {e}"))
+                        }
+                        None => {
+                            return fault(
+                                pos,
+                                &cmd.text,
+                                format!("can't evaluate field {name} in type {}", o.type_name()),
+                            )
+                        }
+                    }
+                }
+                other => {
+                    let _ = other;
+                    return fault(
+                        pos,
+                        &cmd.text,
+                        format!("can't evaluate field {name} in type interface {{}}"),
+                    );
+                }
+            };
+        }
+        Ok(r)
+    }
+
+    fn eval_args(
+        &mut self,
+        dot: &Value,
+        cmd: &Command,
+        args: &[Arg],
+        final_: Option<Value>,
+    ) -> EvalResult<Vec<Value>> {
+        let mut out = Vec::with_capacity(args.len() + 1);
+        for a in args {
+            out.push(self.eval_arg(dot, a, cmd)?);
+        }
+        if let Some(f) = final_ {
+            out.push(f);
+        }
+        Ok(out)
+    }
+
+    fn eval_function(
+        &mut self,
+        dot: &Value,
+        pos: usize,
+        name: &str,
+        cmd: &Command,
+        args: &[Arg],
+        final_: Option<Value>,
+    ) -> EvalResult<Value> {
+        let node = cmd.text.as_str();
+        // `and`/`or` evaluate lazily and return the deciding operand.
+        if name == "and" || name == "or" {
+            let total = args.len() + usize::from(final_.is_some());
+            if total == 0 {
+                return fault(
+                    pos,
+                    node,
+                    format!("wrong number of args for {name}: want at least 1 got 0"),
+                );
+            }
+            let mut last = Value::Nil;
+            for (i, a) in args.iter().enumerate() {
+                last = self.eval_arg(dot, a, cmd)?;
+                let t = last.truthy();
+                let is_last = i + 1 == total;
+                if !is_last && ((name == "and" && !t) || (name == "or" && t)) {
+                    return Ok(last);
+                }
+            }
+            if let Some(f) = final_ {
+                last = f;
+            }
+            return Ok(last);
+        }
+        let argv = self.eval_args(dot, cmd, args, final_)?;
+        let called = |r: Result<Value, String>| -> EvalResult<Value> {
+            r.map_err(|e| {
+                Box::new((
+                    pos,
+                    node.to_string(),
+                    Fault::Msg(format!("error calling {name}: {e}")),
+                ))
+            })
+        };
+        match name {
+            "not" => {
+                want(pos, node, name, &argv, 1)?;
+                Ok(Value::Bool(!argv[0].truthy()))
+            }
+            "eq" => {
+                if argv.len() < 2 {
+                    return fault(
+                        pos,
+                        node,
+                        "error calling eq: missing argument for comparison",
+                    );
+                }
+                called(eq(&argv[0], &argv[1..]).map(Value::Bool))
+            }
+            "ne" => {
+                want(pos, node, name, &argv, 2)?;
+                called(eq(&argv[0], &argv[1..]).map(|b| Value::Bool(!b)))
+            }
+            "lt" | "le" | "gt" | "ge" => {
+                want(pos, node, name, &argv, 2)?;
+                let (a, b) = (&argv[0], &argv[1]);
+                let r = match name {
+                    "lt" => lt(a, b),
+                    "le" => le(a, b),
+                    "gt" => le(a, b).map(|x| !x),
+                    _ => lt(a, b).map(|x| !x),
+                };
+                called(r.map(Value::Bool))
+            }
+            "len" => {
+                want(pos, node, name, &argv, 1)?;
+                called(length(&argv[0]).map(Value::Int))
+            }
+            "index" => {
+                if argv.is_empty() {
+                    return fault(
+                        pos,
+                        node,
+                        "wrong number of args for index: want at least 1 got 0",
+                    );
+                }
+                called(index(&argv[0], &argv[1..]))
+            }
+            "slice" => {
+                if argv.is_empty() {
+                    return fault(
+                        pos,
+                        node,
+                        "wrong number of args for slice: want at least 1 got 0",
+                    );
+                }
+                called(slice(&argv[0], &argv[1..]))
+            }
+            "print" => Ok(Value::from(go_sprint(&argv))),
+            "println" => Ok(Value::from(go_sprintln(&argv))),
+            "printf" => {
+                if argv.is_empty() {
+                    return fault(
+                        pos,
+                        node,
+                        "wrong number of args for printf: want at least 1 got 0",
+                    );
+                }
+                let format = cast::str_param(&argv[0]);
+                Ok(Value::from(sprintf(&format, &argv[1..])))
+            }
+            "html" => Ok(Value::from(html_escape(&eval_args_string(&argv)))),
+            "js" => Ok(Value::from(js_escape(&eval_args_string(&argv)))),
+            "urlquery" => Ok(Value::from(query_escape(&eval_args_string(&argv)))),
+            "call" => fault(
+                pos,
+                node,
+                "error calling call: templates have no function values",
+            ),
+            "include" => {
+                want(pos, node, name, &argv, 2)?;
+                let tname = cast::str_param(&argv[0]);
+                let count = self.include_counts.entry(tname.clone()).or_insert(0);
+                if *count > MAX_INCLUDE_DEPTH {
+                    return fault(
+                        pos,
+                        node,
+                        format!(
+                            "error calling include: rendering template has a nested reference name: {tname}: unable to execute template"
+                        ),
+                    );
+                }
+                *count += 1;
+                let r = self.execute(&tname, argv[1].clone());
+                if let Some(c) = self.include_counts.get_mut(&tname) {
+                    *c -= 1;
+                }
+                match r {
+                    Ok(s) => Ok(Value::from(s)),
+                    Err(e) => Err(Box::new((
+                        pos,
+                        node.to_string(),
+                        Fault::Nested(e, "error calling include: ".into()),
+                    ))),
+                }
+            }
+            "tpl" => {
+                want(pos, node, name, &argv, 2)?;
+                let text = cast::str_param(&argv[0]);
+                self.tpl(pos, node, &text, argv[1].clone())
+            }
+            "required" => {
+                want(pos, node, name, &argv, 2)?;
+                let missing = match &argv[1] {
+                    Value::Nil => true,
+                    Value::String(s) => s.is_empty(),
+                    _ => false,
+                };
+                if missing {
+                    return Err(Box::new((
+                        pos,
+                        node.to_string(),
+                        Fault::Helm(cast::str_param(&argv[0])),
+                    )));
+                }
+                Ok(argv[1].clone())
+            }
+            "fail" => {
+                want(pos, node, name, &argv, 1)?;
+                Err(Box::new((
+                    pos,
+                    node.to_string(),
+                    Fault::Helm(cast::str_param(&argv[0])),
+                )))
+            }
+            "lookup" => {
+                want(pos, node, name, &argv, 4)?;
+                let Some(lookup) = self.lookup else {
+                    return Ok(Value::empty_map());
+                };
+                let s: Vec<String> = argv.iter().map(cast::str_param).collect();
+                called(
+                    lookup
+                        .lookup(&s[0], &s[1], &s[2], &s[3])
+                        .map(|j| Value::from(&j)),
+                )
+            }
+            "getHostByName" => {
+                want(pos, node, name, &argv, 1)?;
+                Ok(Value::str(""))
+            }
+            _ => match funcs::registry().get(name) {
+                Some(f) => f(&argv).map_err(|FuncError(e)| {
+                    Box::new((
+                        pos,
+                        node.to_string(),
+                        Fault::Msg(format!("error calling {name}: {e}")),
+                    ))
+                }),
+                None => fault(pos, node, format!("function \"{name}\" not defined")),
+            },
+        }
+    }
+
+    /// Helm's `tpl`: parse `text` as a template in a copy of the current set (its `define`s are
+    /// visible only to it) and execute it with `data`; `<no value>` is removed from the result.
+    fn tpl(&mut self, pos: usize, node: &str, text: &str, data: Value) -> EvalResult<Value> {
+        let parsed = match parse::parse_file("gotpl", text, &is_func) {
+            Ok(p) => p,
+            Err(e) => {
+                let (line, _) = line_col(text, e.pos);
+                return fault(
+                    pos,
+                    node,
+                    format!(
+                        "error calling tpl: cannot parse template {}: template: gotpl:{line}: {}",
+                        super::fmt::go_quote(text),
+                        e.message
+                    ),
+                );
+            }
+        };
+        let src: Rc<str> = Rc::from(text);
+        let file: Rc<str> = Rc::from("gotpl");
+        let mut overlay = HashMap::new();
+        let mut root = None;
+        for (name, body) in parsed {
+            let t = Template {
+                body,
+                file: file.clone(),
+                src: src.clone(),
+            };
+            if root.is_none() {
+                root = Some(t);
+                continue;
+            }
+            if parse::is_empty_tree(&t.body) && self.find(&name).is_some() {
+                continue;
+            }
+            overlay.insert(name, t);
+        }
+        let Some(root) = root else {
+            return Ok(Value::str(""));
+        };
+        self.overlays.push(overlay);
+        let mut out = String::new();
+        let r = self.run("gotpl", &root, data, &mut out);
+        self.overlays.pop();
+        match r {
+            Ok(()) => Ok(Value::from(out.replace("<no value>", ""))),
+            Err(e) => Err(Box::new((
+                pos,
+                node.to_string(),
+                Fault::Nested(
+                    e,
+                    format!(
+                        "error calling tpl: error during tpl function execution for {}: ",
+                        super::fmt::go_quote(text)
+                    ),
+                ),
+            ))),
+        }
+    }
+}
+
+fn want(pos: usize, node: &str, name: &str, argv: &[Value], n: usize) -> EvalResult<()> {
+    if argv.len() != n {
+        return fault(
+            pos,
+            node,
+            format!(
+                "wrong number of args for {name}: want {n} got {}",
+                argv.len()
+            ),
+        );
+    }
+    Ok(())
+}
+
+fn locate(frame: &Frame, pos: usize, node: &str, f: Fault) -> ExecError {
+    let (line, col) = line_col(&frame.src, pos);
+    let location = format!("{}:{line}:{col}", frame.file);
+    let head = format!(
+        "template: {location}: executing \"{}\" at <{node}>: ",
+        frame.name
+    );
+    match f {
+        Fault::Msg(m) => ExecError {
+            message: format!("{head}{m}"),
+            location,
+            helm_message: None,
+        },
+        Fault::Helm(m) => ExecError {
+            message: format!(
+                "{head}error calling {}: {m}",
+                node.split_whitespace().next().unwrap_or("fail")
+            ),
+            location,
+            helm_message: Some(m),
+        },
+        Fault::Nested(inner, prefix) => ExecError {
+            message: format!("{head}{prefix}{}", inner.message),
+            location,
+            helm_message: inner.helm_message,
+        },
+    }
+}
+
+/// Go's `printValue`: nil prints as `<no value>`.
+fn print_value(out: &mut String, v: &Value) {
+    match v {
+        Value::Nil => out.push_str("<no value>"),
+        Value::String(s) => out.push_str(s),
+        other => out.push_str(&format_v(other)),
+    }
+}
+
+/// `fmt.Sprint`: spaces between operands when neither side is a string.
+pub fn go_sprint(args: &[Value]) -> String {
+    let mut out = String::new();
+    for (i, a) in args.iter().enumerate() {
+        if i > 0 {
+            let prev_str = matches!(args[i - 1], Value::String(_));
+            let this_str = matches!(a, Value::String(_));
+            if !prev_str && !this_str {
+                out.push(' ');
+            }
+        }
+        out.push_str(&format_v(a));
+    }
+    out
+}
+
+/// `fmt.Sprintln`: spaces between all operands and a newline.
+pub fn go_sprintln(args: &[Value]) -> String {
+    let parts: Vec<String> = args.iter().map(format_v).collect();
+    format!("{}\n", parts.join(" "))
+}
+
+fn eval_args_string(args: &[Value]) -> String {
+    if let [Value::String(s)] = args {
+        return s.to_string();
+    }
+    go_sprint(args)
+}
+
+fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\'' => out.push_str("&#39;"),
+            '"' => out.push_str("&#34;"),
+            '\0' => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn js_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            '"' => out.push_str("\\\""),
+            '<' => out.push_str("\\u003C"),
+            '>' => out.push_str("\\u003E"),
+            '&' => out.push_str("\\u0026"),
+            '=' => out.push_str("\\u003D"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Go's `url.QueryEscape`.
+pub fn query_escape(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[derive(PartialEq, Clone, Copy, Debug)]
+enum Kind {
+    Invalid,
+    Bool,
+    Int,
+    Float,
+    String,
+    Other,
+}
+
+fn basic_kind(v: &Value) -> Kind {
+    match v {
+        Value::Nil => Kind::Invalid,
+        Value::Bool(_) => Kind::Bool,
+        Value::Int(_) => Kind::Int,
+        Value::Float(_) => Kind::Float,
+        Value::String(_) => Kind::String,
+        _ => Kind::Other,
+    }
+}
+
+/// Go's `eq`: true if `a` equals any of `rest`; basic kinds must match (int vs float64 is an
+/// error), nil equals only nil.
+pub fn eq(a: &Value, rest: &[Value]) -> Result<bool, String> {
+    let k1 = basic_kind(a);
+    for b in rest {
+        let k2 = basic_kind(b);
+        let truth = if k1 != k2 {
+            if k1 != Kind::Invalid && k2 != Kind::Invalid {
+                return Err("incompatible types for comparison".into());
+            }
+            false
+        } else {
+            match (a, b) {
+                (Value::Nil, Value::Nil) => true,
+                (Value::Bool(x), Value::Bool(y)) => x == y,
+                (Value::Int(x), Value::Int(y)) => x == y,
+                (Value::Float(x), Value::Float(y)) => x == y,
+                (Value::String(x), Value::String(y)) => x == y,
+                (Value::Object(_), Value::Object(_)) => a == b,
+                _ => {
+                    return Err(format!(
+                        "non-comparable types {}: {}, {}: {}",
+                        format_v(a),
+                        a.type_name(),
+                        b.type_name(),
+                        format_v(b)
+                    ))
+                }
+            }
+        };
+        if truth {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Go's `lt`.
+pub fn lt(a: &Value, b: &Value) -> Result<bool, String> {
+    let (k1, k2) = (basic_kind(a), basic_kind(b));
+    if matches!(k1, Kind::Invalid | Kind::Other) || matches!(k2, Kind::Invalid | Kind::Other) {
+        return Err("invalid type for comparison".into());
+    }
+    if k1 != k2 {
+        return Err("incompatible types for comparison".into());
+    }
+    Ok(match (a, b) {
+        (Value::Int(x), Value::Int(y)) => x < y,
+        (Value::Float(x), Value::Float(y)) => x < y,
+        (Value::String(x), Value::String(y)) => x < y,
+        _ => return Err("invalid type for comparison".into()),
+    })
+}
+
+fn le(a: &Value, b: &Value) -> Result<bool, String> {
+    if lt(a, b)? {
+        return Ok(true);
+    }
+    eq(a, std::slice::from_ref(b))
+}
+
+fn length(v: &Value) -> Result<i64, String> {
+    Ok(match v {
+        Value::String(s) => s.len() as i64,
+        Value::Bytes(b) => b.len() as i64,
+        Value::List(l) => l.len() as i64,
+        Value::Map(m) => m.len() as i64,
+        Value::Nil => return Err("len of nil pointer".into()),
+        Value::Object(o) => match o.elements() {
+            Some(e) => return length(&e),
+            None => return Err(format!("len of type {}", o.type_name())),
+        },
+        other => return Err(format!("len of type {}", other.type_name())),
+    })
+}
+
+fn index_arg(i: &Value, len: usize, cap_ok: bool) -> Result<usize, String> {
+    let x = match i {
+        Value::Int(x) => *x,
+        Value::Nil => return Err("cannot index slice/array with nil".into()),
+        other => {
+            return Err(format!(
+                "cannot index slice/array with type {}",
+                other.type_name()
+            ))
+        }
+    };
+    let limit = if cap_ok { len + 1 } else { len };
+    if x < 0 || x as usize >= limit {
+        return Err(format!("index out of range: {x}"));
+    }
+    Ok(x as usize)
+}
+
+/// Go's `index`.
+pub fn index(item: &Value, keys: &[Value]) -> Result<Value, String> {
+    if item.is_nil() {
+        return Err("index of untyped nil".into());
+    }
+    let mut cur = item.clone();
+    for (n, k) in keys.iter().enumerate() {
+        if cur.is_nil() && n > 0 {
+            return Err("index of nil pointer".into());
+        }
+        cur = match &cur {
+            Value::List(l) => l[index_arg(k, l.len(), false)?].clone(),
+            Value::Bytes(b) => Value::Int(i64::from(b[index_arg(k, b.len(), false)?])),
+            Value::String(s) => Value::Int(i64::from(s.as_bytes()[index_arg(k, s.len(), false)?])),
+            Value::Map(m) => match k {
+                Value::String(key) => m.get(key).unwrap_or(Value::Nil),
+                Value::Nil => Value::Nil,
+                other => {
+                    return Err(format!(
+                        "value has type {}; should be string",
+                        other.type_name()
+                    ))
+                }
+            },
+            Value::Object(o) => match o.elements() {
+                Some(e) => index(&e, std::slice::from_ref(k))?,
+                None => return Err(format!("can't index item of type {}", o.type_name())),
+            },
+            other => return Err(format!("can't index item of type {}", other.type_name())),
+        };
+    }
+    Ok(cur)
+}
+
+/// Go's `slice`.
+pub fn slice(item: &Value, idx: &[Value]) -> Result<Value, String> {
+    if idx.len() > 3 {
+        return Err(format!("too many slice indexes: {}", idx.len()));
+    }
+    let len = match item {
+        Value::String(s) => s.len(),
+        Value::List(l) => l.len(),
+        Value::Bytes(b) => b.len(),
+        Value::Nil => return Err("slice of untyped nil".into()),
+        other => return Err(format!("can't slice item of type {}", other.type_name())),
+    };
+    let mut ix = [0usize, len, len];
+    for (n, i) in idx.iter().enumerate() {
+        ix[n] = index_arg(i, len, true)?;
+    }
+    if ix[0] > ix[1] {
+        return Err(format!("invalid slice index: {} > {}", ix[0], ix[1]));
+    }
+    Ok(match item {
+        Value::String(s) => {
+            if idx.len() == 3 {
+                return Err("cannot 3-index slice a string".into());
+            }
+            Value::from(String::from_utf8_lossy(&s.as_bytes()[ix[0]..ix[1]]).into_owned())
+        }
+        Value::List(l) => Value::list(l[ix[0]..ix[1]].to_vec()),
+        Value::Bytes(b) => Value::Bytes(Rc::from(&b[ix[0]..ix[1]])),
+        _ => Value::Nil,
+    })
+}
+
+/// A fresh dict with the given entries (used by the Helm object builders).
+pub fn dict_of(entries: Vec<(&str, Value)>) -> Dict {
+    let d = Dict::new();
+    for (k, v) in entries {
+        d.insert(k, v);
+    }
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(src: &str, data: serde_json::Value) -> Result<String, String> {
+        let mut set = TemplateSet::default();
+        set.parse_file("t", src).map_err(|e| e.to_string())?;
+        let mut exec = Exec::new(&set, None);
+        exec.execute("t", Value::from(&data)).map_err(|e| e.message)
+    }
+
+    fn ok(src: &str, data: serde_json::Value) -> String {
+        run(src, data).unwrap()
+    }
+
+    #[test]
+    fn trimming_and_comments() {
+        assert_eq!(
+            ok("a  {{- 1 -}}  b {{/* c */}}x", serde_json::json!({})),
+            "a1b x"
+        );
+    }
+
+    #[test]
+    fn variables_scopes_and_assignment() {
+        let src = "{{ $x := 1 }}{{ if true }}{{ $x = 2 }}{{ $y := 3 }}{{ end }}{{ $x }}";
+        assert_eq!(ok(src, serde_json::json!({})), "2");
+        assert_eq!(
+            ok(
+                "{{ with .a }}{{ $.b }}{{ . }}{{ end }}",
+                serde_json::json!({"a": "A", "b": "B"})
+            ),
+            "BA"
+        );
+    }
+
+    #[test]
+    fn range_forms() {
+        let d = serde_json::json!({"l": ["x", "y"], "m": {"b": 2, "a": 1}, "e": []});
+        assert_eq!(
+            ok(
+                "{{ range $i, $v := .l }}{{ $i }}={{ $v }};{{ end }}",
+                d.clone()
+            ),
+            "0=x;1=y;"
+        );
+        assert_eq!(
+            ok(
+                "{{ range $k, $v := .m }}{{ $k }}={{ $v }};{{ end }}",
+                d.clone()
+            ),
+            "a=1;b=2;"
+        );
+        assert_eq!(
+            ok("{{ range .e }}x{{ else }}empty{{ end }}", d.clone()),
+            "empty"
+        );
+        assert_eq!(ok("{{ range 3 }}{{ . }}{{ end }}", d.clone()), "012");
+        assert_eq!(
+            ok(
+                "{{ range .l }}{{ if eq . \"y\" }}{{ break }}{{ end }}{{ . }}{{ end }}",
+                d.clone()
+            ),
+            "x"
+        );
+        assert_eq!(
+            ok(
+                "{{ range .l }}{{ if eq . \"x\" }}{{ continue }}{{ end }}{{ . }}{{ end }}",
+                d
+            ),
+            "y"
+        );
+    }
+
+    #[test]
+    fn missing_keys_and_nil_chains() {
+        let d = serde_json::json!({"a": {"b": null}});
+        assert_eq!(ok("[{{ .nope }}]", d.clone()), "[<no value>]");
+        let err = run("{{ .nope.deeper }}", d.clone()).unwrap_err();
+        assert!(
+            err.contains("nil pointer evaluating interface {}.deeper"),
+            "{err}"
+        );
+        assert!(
+            err.starts_with("template: t:1:3: executing \"t\" at <.nope.deeper>"),
+            "{err}"
+        );
+        assert_eq!(ok("{{ printf \"%v\" .a.b }}", d), "<nil>");
+    }
+
+    #[test]
+    fn comparisons_follow_go() {
+        let d = serde_json::json!({"f": 2.0, "s": "x"});
+        assert_eq!(ok("{{ eq .s \"y\" \"x\" }}", d.clone()), "true");
+        assert_eq!(
+            ok(
+                "{{ eq .f 2.0 }} {{ lt 1 2 }} {{ ge \"b\" \"a\" }}",
+                d.clone()
+            ),
+            "true true true"
+        );
+        let err = run("{{ eq .f 2 }}", d.clone()).unwrap_err();
+        assert!(err.contains("incompatible types for comparison"), "{err}");
+        assert_eq!(ok("{{ eq .missing \"x\" }}", d), "false");
+    }
+
+    #[test]
+    fn and_or_short_circuit_and_return_operands() {
+        let d = serde_json::json!({"a": "A"});
+        assert_eq!(
+            ok("{{ or .x .a }}|{{ and .a 0 }}|{{ and .x .nope.deeper }}", d),
+            "A|0|<no value>"
+        );
+    }
+
+    #[test]
+    fn define_template_and_block() {
+        let src = r#"{{ define "x" }}[{{ . }}]{{ end }}{{ template "x" "a" }}{{ block "y" 1 }}<{{ . }}>{{ end }}"#;
+        assert_eq!(ok(src, serde_json::json!({})), "[a]<1>");
+    }
+
+    #[test]
+    fn index_slice_len_and_print() {
+        let d = serde_json::json!({"l": [1, 2, 3], "m": {"k": "v"}});
+        assert_eq!(
+            ok(
+                "{{ index .l 1 }} {{ index .m \"k\" }} {{ len .l }}",
+                d.clone()
+            ),
+            "2 v 3"
+        );
+        assert_eq!(
+            ok("{{ slice .l 1 }} {{ slice \"hello\" 1 3 }}", d.clone()),
+            "[2 3] el"
+        );
+        assert_eq!(ok("{{ print 1 2 \"a\" \"b\" 3 }}", d.clone()), "1 2ab3");
+        assert_eq!(ok("{{ println 1 \"a\" }}", d.clone()), "1 a\n");
+        assert_eq!(ok("{{ .m }}", d), "map[k:v]");
+    }
+
+    #[test]
+    fn pipelines_pass_the_last_argument() {
+        assert_eq!(
+            ok(
+                "{{ \"a\" | printf \"%s-%s\" \"b\" }}",
+                serde_json::json!({})
+            ),
+            "b-a"
+        );
+    }
+
+    #[test]
+    fn parse_errors_name_the_line() {
+        let mut set = TemplateSet::default();
+        let err = set.parse_file("f", "ok\n{{ if }}").unwrap_err();
+        assert_eq!(err.line, 2);
+        let err = set.parse_file("f", "{{ nosuchfunc }}").unwrap_err();
+        assert!(err.message.contains("function \"nosuchfunc\" not defined"));
+    }
+}

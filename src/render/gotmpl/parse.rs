@@ -1,0 +1,634 @@
+//! The parser: tokens into Go `text/template` parse trees (one per file plus one per `define`).
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use super::lex::{lex, Item, Tok};
+
+/// A parse error with the byte offset where it happened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParseError {
+    pub pos: usize,
+    pub message: String,
+}
+
+impl ParseError {
+    pub fn at(pos: usize, message: impl Into<String>) -> Self {
+        ParseError {
+            pos,
+            message: message.into(),
+        }
+    }
+}
+
+/// A list of nodes (a template body or a branch).
+pub type List = Vec<Node>;
+
+/// One node of a template body.
+#[derive(Debug, Clone)]
+pub enum Node {
+    Text(Rc<str>),
+    /// `{{ pipeline }}`: printed unless it declares variables.
+    Action(Pipe),
+    If(Branch),
+    With(Branch),
+    Range(Branch),
+    /// `{{ template "name" pipeline }}`.
+    Template {
+        pos: usize,
+        name: String,
+        pipe: Option<Pipe>,
+    },
+    Break(usize),
+    Continue(usize),
+}
+
+/// `if`/`with`/`range`: the pipeline, the body and the optional `else` list.
+#[derive(Debug, Clone)]
+pub struct Branch {
+    pub pos: usize,
+    pub pipe: Pipe,
+    pub list: List,
+    pub else_list: Option<List>,
+}
+
+/// A pipeline with optional variable declarations (`$x := ...` or `$x = ...`).
+#[derive(Debug, Clone)]
+pub struct Pipe {
+    pub pos: usize,
+    pub decl: Vec<String>,
+    /// `=` rather than `:=`.
+    pub is_assign: bool,
+    pub cmds: Vec<Command>,
+}
+
+/// One command of a pipeline: operands, the first of which may be a function name.
+#[derive(Debug, Clone)]
+pub struct Command {
+    pub pos: usize,
+    pub args: Vec<Arg>,
+    /// Source text of the command, for error messages (`at <...>`).
+    pub text: String,
+}
+
+/// An operand.
+#[derive(Debug, Clone)]
+pub enum Arg {
+    /// `.A.B` (an empty chain is `.`).
+    Field(usize, Vec<String>),
+    /// `$x.A.B`.
+    Variable(usize, String, Vec<String>),
+    Dot(usize),
+    Nil(usize),
+    Bool(bool),
+    /// A number literal, with its text for Go's int/float rules.
+    Number(usize, Number),
+    Str(Rc<str>),
+    /// A function name.
+    Ident(usize, String),
+    /// `(pipeline)` with an optional field chain after it.
+    Chain(usize, Box<Pipe>, Vec<String>),
+}
+
+/// A number constant: integer literals are Go `int`s, others `float64`.
+#[derive(Debug, Clone, Copy)]
+pub enum Number {
+    Int(i64),
+    Float(f64),
+}
+
+/// A parsed file: its own body plus the templates it defines.
+pub struct Parsed {
+    pub root: List,
+    pub defines: Vec<(String, List)>,
+}
+
+/// Whether a body has nothing but whitespace text (Go's `IsEmptyTree`): such a `define` does not
+/// replace an existing definition.
+pub fn is_empty_tree(list: &List) -> bool {
+    list.iter().all(|n| match n {
+        Node::Text(t) => t.trim().is_empty(),
+        _ => false,
+    })
+}
+
+struct Parser<'a> {
+    src: &'a str,
+    items: Vec<Item>,
+    i: usize,
+    defines: Vec<(String, List)>,
+    /// Variables in scope, for Go's "undefined variable" check.
+    vars: Vec<String>,
+    range_depth: usize,
+    funcs: &'a dyn Fn(&str) -> bool,
+}
+
+/// Parses a template source. `is_func` says whether a name is a known function (Go rejects
+/// unknown functions at parse time).
+pub fn parse(src: &str, is_func: &dyn Fn(&str) -> bool) -> Result<Parsed, ParseError> {
+    let items = lex(src)?;
+    let mut p = Parser {
+        src,
+        items,
+        i: 0,
+        defines: Vec::new(),
+        vars: vec!["$".into()],
+        range_depth: 0,
+        funcs: is_func,
+    };
+    let (root, end) = p.parse_list(true)?;
+    if let Some(kw) = end {
+        return Err(ParseError::at(p.pos(), format!("unexpected {{{{{kw}}}}}")));
+    }
+    Ok(Parsed {
+        root,
+        defines: p.defines,
+    })
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> &Tok {
+        &self.items[self.i.min(self.items.len() - 1)].tok
+    }
+
+    fn pos(&self) -> usize {
+        self.items[self.i.min(self.items.len() - 1)].pos
+    }
+
+    fn next(&mut self) -> Item {
+        let item = self.items[self.i.min(self.items.len() - 1)].clone();
+        if self.i < self.items.len() {
+            self.i += 1;
+        }
+        item
+    }
+
+    /// Peeks past spaces.
+    fn peek_non_space(&mut self) -> &Tok {
+        while *self.peek() == Tok::Space {
+            self.i += 1;
+        }
+        self.peek()
+    }
+
+    fn next_non_space(&mut self) -> Item {
+        self.peek_non_space();
+        self.next()
+    }
+
+    fn expect_right_delim(&mut self, context: &str) -> Result<(), ParseError> {
+        let item = self.next_non_space();
+        if item.tok != Tok::RightDelim {
+            return Err(ParseError::at(
+                item.pos,
+                format!("unexpected {:?} in {context}", item.tok),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Parses nodes until EOF (top level) or an `{{end}}`/`{{else ...}}`; returns the keyword
+    /// that stopped it (`end` or `else`), leaving `else`'s remainder unread.
+    fn parse_list(&mut self, top: bool) -> Result<(List, Option<&'static str>), ParseError> {
+        let mut list = Vec::new();
+        loop {
+            match self.peek().clone() {
+                Tok::Eof => {
+                    if !top {
+                        return Err(ParseError::at(self.pos(), "unexpected EOF"));
+                    }
+                    return Ok((list, None));
+                }
+                Tok::Text(t) => {
+                    self.next();
+                    list.push(Node::Text(Rc::from(t.as_str())));
+                }
+                Tok::LeftDelim => {
+                    self.next();
+                    let start = self.i;
+                    let item = self.next_non_space();
+                    match &item.tok {
+                        Tok::Ident(kw) => match kw.as_str() {
+                            "end" => {
+                                self.expect_right_delim("end")?;
+                                if top {
+                                    return Err(ParseError::at(item.pos, "unexpected {{end}}"));
+                                }
+                                return Ok((list, Some("end")));
+                            }
+                            "else" => {
+                                if top {
+                                    return Err(ParseError::at(item.pos, "unexpected {{else}}"));
+                                }
+                                return Ok((list, Some("else")));
+                            }
+                            "if" => list.push(Node::If(self.parse_branch(item.pos, "if")?)),
+                            "with" => list.push(Node::With(self.parse_branch(item.pos, "with")?)),
+                            "range" => {
+                                self.range_depth += 1;
+                                let b = self.parse_branch(item.pos, "range");
+                                self.range_depth -= 1;
+                                list.push(Node::Range(b?));
+                            }
+                            "define" => self.parse_define(item.pos)?,
+                            "block" => {
+                                let node = self.parse_template(item.pos, true)?;
+                                list.push(node);
+                            }
+                            "template" => list.push(self.parse_template(item.pos, false)?),
+                            "break" | "continue" => {
+                                if self.range_depth == 0 {
+                                    return Err(ParseError::at(
+                                        item.pos,
+                                        format!("{{{{{kw}}}}} outside {{{{range}}}}"),
+                                    ));
+                                }
+                                self.expect_right_delim(kw)?;
+                                list.push(if kw == "break" {
+                                    Node::Break(item.pos)
+                                } else {
+                                    Node::Continue(item.pos)
+                                });
+                            }
+                            _ => {
+                                self.i = start;
+                                let pipe = self.parse_pipeline("command", true)?;
+                                list.push(Node::Action(pipe));
+                            }
+                        },
+                        _ => {
+                            self.i = start;
+                            let pipe = self.parse_pipeline("command", true)?;
+                            list.push(Node::Action(pipe));
+                        }
+                    }
+                }
+                other => return Err(ParseError::at(self.pos(), format!("unexpected {other:?}"))),
+            }
+        }
+    }
+
+    /// `if`/`with`/`range` after the keyword, through its `{{end}}` (an `else if`/`else with`
+    /// chain becomes a nested branch in the else list, as in Go).
+    fn parse_branch(&mut self, pos: usize, kind: &str) -> Result<Branch, ParseError> {
+        let mark = self.vars.len();
+        let pipe = self.parse_pipeline(kind, kind == "range")?;
+        let (list, end) = self.parse_list(false)?;
+        let mut else_list = None;
+        if end == Some("else") {
+            // `{{else}}` or `{{else if ...}}` / `{{else with ...}}`.
+            let save = self.i;
+            let item = self.next_non_space();
+            match &item.tok {
+                Tok::Ident(k) if (k == "if" && kind == "if") || (k == "with" && kind == "with") => {
+                    // The nested branch consumes the shared {{end}}.
+                    let nested = self.parse_branch(item.pos, k)?;
+                    else_list = Some(vec![if k == "if" {
+                        Node::If(nested)
+                    } else {
+                        Node::With(nested)
+                    }]);
+                    self.vars.truncate(mark);
+                    return Ok(Branch {
+                        pos,
+                        pipe,
+                        list,
+                        else_list,
+                    });
+                }
+                _ => {
+                    self.i = save;
+                    self.expect_right_delim("else")?;
+                    let (elist, end2) = self.parse_list(false)?;
+                    if end2 != Some("end") {
+                        return Err(ParseError::at(self.pos(), "expected end; found else"));
+                    }
+                    else_list = Some(elist);
+                }
+            }
+        }
+        self.vars.truncate(mark);
+        Ok(Branch {
+            pos,
+            pipe,
+            list,
+            else_list,
+        })
+    }
+
+    fn parse_define(&mut self, pos: usize) -> Result<(), ParseError> {
+        let item = self.next_non_space();
+        let Tok::Str(name) = item.tok else {
+            return Err(ParseError::at(item.pos, "name of define must be a string"));
+        };
+        self.expect_right_delim("define clause")?;
+        let saved_vars = std::mem::replace(&mut self.vars, vec!["$".into()]);
+        let (body, end) = self.parse_list(false)?;
+        self.vars = saved_vars;
+        if end != Some("end") {
+            return Err(ParseError::at(pos, "unexpected {{else}} in define"));
+        }
+        self.defines.push((name, body));
+        Ok(())
+    }
+
+    fn parse_template(&mut self, pos: usize, is_block: bool) -> Result<Node, ParseError> {
+        let item = self.next_non_space();
+        let name = match item.tok {
+            Tok::Str(s) => s,
+            _ => {
+                return Err(ParseError::at(
+                    item.pos,
+                    "unexpected token in template clause",
+                ))
+            }
+        };
+        let pipe = if *self.peek_non_space() == Tok::RightDelim {
+            self.next();
+            None
+        } else {
+            Some(self.parse_pipeline("template clause", false)?)
+        };
+        if is_block {
+            let saved_vars = std::mem::replace(&mut self.vars, vec!["$".into()]);
+            let (body, end) = self.parse_list(false)?;
+            self.vars = saved_vars;
+            if end != Some("end") {
+                return Err(ParseError::at(pos, "unexpected {{else}} in block"));
+            }
+            self.defines.push((name.clone(), body));
+        }
+        Ok(Node::Template { pos, name, pipe })
+    }
+
+    /// Parses a pipeline up to the closing `}}` (consumed) or `)` (not consumed).
+    fn parse_pipeline(&mut self, context: &str, allow_two_vars: bool) -> Result<Pipe, ParseError> {
+        let pos = self.pos();
+        let mut decl = Vec::new();
+        let mut is_assign = false;
+        // Declarations: `$x :=`, `$x =`, `$i, $v :=`.
+        let save = self.i;
+        if let Tok::Variable(v) = self.peek_non_space().clone() {
+            self.next();
+            match self.peek_non_space().clone() {
+                Tok::Declare | Tok::Assign => {
+                    is_assign = *self.peek() == Tok::Assign;
+                    self.next();
+                    decl.push(v);
+                }
+                Tok::Comma if allow_two_vars => {
+                    self.next();
+                    if let Tok::Variable(v2) = self.peek_non_space().clone() {
+                        self.next();
+                        match self.peek_non_space() {
+                            Tok::Declare | Tok::Assign => {
+                                is_assign = *self.peek() == Tok::Assign;
+                                self.next();
+                                decl.push(v);
+                                decl.push(v2);
+                            }
+                            _ => return Err(ParseError::at(self.pos(), "expected := or =")),
+                        }
+                    } else {
+                        return Err(ParseError::at(self.pos(), "too many declarations"));
+                    }
+                }
+                _ => self.i = save,
+            }
+        }
+        if is_assign {
+            for v in &decl {
+                if !self.vars.contains(v) {
+                    return Err(ParseError::at(pos, format!("undefined variable \"{v}\"")));
+                }
+            }
+        }
+        let mut cmds = Vec::new();
+        loop {
+            match self.peek_non_space().clone() {
+                Tok::RightDelim => {
+                    self.next();
+                    break;
+                }
+                Tok::RightParen => break,
+                Tok::Eof => return Err(ParseError::at(self.pos(), format!("unclosed {context}"))),
+                _ => {
+                    let cmd = self.parse_command()?;
+                    cmds.push(cmd);
+                    match self.peek_non_space().clone() {
+                        Tok::Pipe => {
+                            self.next();
+                        }
+                        Tok::RightDelim | Tok::RightParen => {}
+                        other => {
+                            return Err(ParseError::at(
+                                self.pos(),
+                                format!("unexpected {other:?} in operand"),
+                            ))
+                        }
+                    }
+                }
+            }
+        }
+        if cmds.is_empty() {
+            return Err(ParseError::at(pos, format!("missing value for {context}")));
+        }
+        if !is_assign {
+            for v in &decl {
+                self.vars.push(v.clone());
+            }
+        }
+        Ok(Pipe {
+            pos,
+            decl,
+            is_assign,
+            cmds,
+        })
+    }
+
+    fn parse_command(&mut self) -> Result<Command, ParseError> {
+        let pos = self.pos();
+        let mut args = Vec::new();
+        loop {
+            match self.peek_non_space().clone() {
+                Tok::RightDelim | Tok::RightParen | Tok::Pipe => break,
+                _ => {}
+            }
+            let arg = self.parse_operand()?;
+            args.push(arg);
+            // Operands must be separated by spaces.
+            match self.peek().clone() {
+                Tok::Space => {}
+                Tok::RightDelim | Tok::RightParen | Tok::Pipe => {}
+                other => {
+                    return Err(ParseError::at(
+                        self.pos(),
+                        format!("unexpected {other:?} in operand"),
+                    ))
+                }
+            }
+        }
+        let end = self.pos();
+        let text = self
+            .src
+            .get(pos..end)
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        Ok(Command { pos, args, text })
+    }
+
+    /// Reads `.A.B` continuations directly attached to the previous token.
+    fn field_chain(&mut self) -> Vec<String> {
+        let mut chain = Vec::new();
+        while let Tok::Field(f) = self.peek().clone() {
+            self.next();
+            chain.push(f);
+        }
+        chain
+    }
+
+    fn parse_operand(&mut self) -> Result<Arg, ParseError> {
+        let item = self.next();
+        let pos = item.pos;
+        let arg = match item.tok {
+            Tok::Field(f) => {
+                let mut chain = vec![f];
+                chain.extend(self.field_chain());
+                Arg::Field(pos, chain)
+            }
+            Tok::Dot => Arg::Dot(pos),
+            Tok::Variable(v) => {
+                if !self.vars.contains(&v) {
+                    return Err(ParseError::at(pos, format!("undefined variable \"{v}\"")));
+                }
+                let chain = self.field_chain();
+                Arg::Variable(pos, v, chain)
+            }
+            Tok::Nil => Arg::Nil(pos),
+            Tok::Bool(b) => Arg::Bool(b),
+            Tok::Str(s) => Arg::Str(Rc::from(s.as_str())),
+            Tok::Char(c) => Arg::Number(pos, Number::Int(c)),
+            Tok::Number(n) => Arg::Number(pos, parse_number(&n, pos)?),
+            Tok::Ident(name) => {
+                if !(self.funcs)(&name) {
+                    return Err(ParseError::at(
+                        pos,
+                        format!("function \"{name}\" not defined"),
+                    ));
+                }
+                Arg::Ident(pos, name)
+            }
+            Tok::LeftParen => {
+                let pipe = self.parse_pipeline("parenthesized pipeline", false)?;
+                let close = self.next();
+                if close.tok != Tok::RightParen {
+                    return Err(ParseError::at(close.pos, "unclosed left paren"));
+                }
+                let chain = self.field_chain();
+                Arg::Chain(pos, Box::new(pipe), chain)
+            }
+            other => {
+                return Err(ParseError::at(
+                    pos,
+                    format!("unexpected {other:?} in operand"),
+                ))
+            }
+        };
+        Ok(arg)
+    }
+}
+
+/// Go's number literal rules: integers (decimal, hex, octal, binary, `_` separators) are `int`;
+/// anything with a fraction or exponent is `float64`.
+fn parse_number(text: &str, pos: usize) -> Result<Number, ParseError> {
+    let clean = text.replace('_', "");
+    if let Some(i) = super::funcs::cast::parse_go_int(&clean) {
+        return Ok(Number::Int(i));
+    }
+    let lower = clean.to_ascii_lowercase();
+    let is_hex = lower.trim_start_matches(['+', '-']).starts_with("0x");
+    if !is_hex {
+        if let Ok(f) = clean.parse::<f64>() {
+            // A float literal with an integral value is still a float64 constant in an
+            // interface{} argument only if written as a float (`1.0`); Go keeps `1e3` as float.
+            return Ok(Number::Float(f));
+        }
+    }
+    Err(ParseError::at(pos, format!("bad number syntax: {text:?}")))
+}
+
+/// Collects all templates of one source into `(name, body)` pairs: the file itself first, then
+/// its `define`s in order.
+pub fn parse_file(
+    name: &str,
+    src: &str,
+    is_func: &dyn Fn(&str) -> bool,
+) -> Result<Vec<(String, Rc<List>)>, ParseError> {
+    let parsed = parse(src, is_func)?;
+    let mut out = vec![(name.to_string(), Rc::new(parsed.root))];
+    for (n, body) in parsed.defines {
+        out.push((n, Rc::new(body)));
+    }
+    Ok(out)
+}
+
+/// A set of named templates with Go's replacement rule: a later definition replaces an earlier
+/// one unless it is empty.
+#[derive(Default)]
+pub struct TemplateSet {
+    pub templates: HashMap<String, Rc<List>>,
+}
+
+impl TemplateSet {
+    /// Adds a parsed template under `name`.
+    pub fn add(&mut self, name: String, body: Rc<List>) {
+        if is_empty_tree(&body) && self.templates.contains_key(&name) {
+            return;
+        }
+        self.templates.insert(name, body);
+    }
+
+    pub fn get(&self, name: &str) -> Option<Rc<List>> {
+        self.templates.get(name).cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(src: &str) -> Parsed {
+        parse(src, &|n| {
+            matches!(n, "printf" | "include" | "default" | "eq")
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn parses_branches_and_defines() {
+        let parsed =
+            p(r#"{{ define "a" }}x{{ end }}{{ if .A }}1{{ else if .B }}2{{ else }}3{{ end }}"#);
+        assert_eq!(parsed.defines.len(), 1);
+        assert_eq!(parsed.root.len(), 1);
+        let Node::If(b) = &parsed.root[0] else {
+            panic!("not an if")
+        };
+        assert!(matches!(b.else_list.as_deref(), Some([Node::If(_)])));
+    }
+
+    #[test]
+    fn rejects_unknown_functions_and_variables() {
+        assert!(parse("{{ nope 1 }}", &|_| false).is_err());
+        assert!(parse("{{ $x }}", &|_| false).is_err());
+        assert!(parse("{{ $x := 1 }}{{ $x = 2 }}", &|_| false).is_ok());
+    }
+
+    #[test]
+    fn number_literals_follow_go() {
+        assert!(matches!(parse_number("42", 0), Ok(Number::Int(42))));
+        assert!(matches!(parse_number("0x1F", 0), Ok(Number::Int(31))));
+        assert!(matches!(parse_number("1.5", 0), Ok(Number::Float(f)) if f == 1.5));
+        assert!(matches!(parse_number("1e3", 0), Ok(Number::Float(_))));
+    }
+}
