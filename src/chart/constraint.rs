@@ -1,0 +1,484 @@
+//! Helm's version constraints (Masterminds `semver/v3`, as Helm 4 uses it) on [`semver::Version`].
+//!
+//! Syntax: comparisons `=`, `!=`, `>`, `<`, `>=`/`=>`, `<=`/`=<`, tilde `~`/`~>`, caret `^`;
+//! wildcards `1.x`, `1.2.*`, `*`; hyphen ranges `1.2 - 1.4`; an optional `v` prefix; AND with
+//! spaces or `,`; OR with `||`. A prerelease version only satisfies an OR-group that itself
+//! names a prerelease (`>=1.20.0-0` accepts `1.27.3-eks-1`; `>=1.20.0` does not).
+//! Versions are read leniently like Masterminds' `NewVersion`: `v1.2` is `1.2.0`.
+
+use std::cmp::Ordering;
+use std::sync::OnceLock;
+
+use regex::Regex;
+use semver::{BuildMetadata, Prerelease, Version};
+
+/// A version or constraint that could not be parsed, or a failed kubeVersion check.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConstraintError {
+    #[error("{input:?} is not a semantic version")]
+    Version { input: String },
+    #[error("improper version constraint {input:?}")]
+    Constraint { input: String },
+    #[error("chart {chart} requires kubeVersion {constraint}, which is incompatible with Kubernetes {kube_version}")]
+    KubeVersion {
+        chart: String,
+        constraint: String,
+        kube_version: String,
+    },
+}
+
+// The version shapes a constraint accepts (wildcards included), as Masterminds writes them.
+const CV: &str = r"v?([0-9|x|X|\*]+)(\.[0-9|x|X|\*]+)?(\.[0-9|x|X|\*]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?";
+const OPS: &str = r"=||!=|>|<|>=|=>|<=|=<|~|~>|\^";
+
+struct Patterns {
+    single: Regex,
+    range: Regex,
+    find: Regex,
+    valid: Regex,
+    loose_version: Regex,
+}
+
+fn patterns() -> &'static Patterns {
+    static PATTERNS: OnceLock<Patterns> = OnceLock::new();
+    PATTERNS.get_or_init(|| {
+        let build = |re: String| Regex::new(&re).expect("constant regex");
+        Patterns {
+            single: build(format!(r"^\s*({OPS})\s*({CV})\s*$")),
+            range: build(format!(r"\s*({CV})\s+-\s+({CV})\s*")),
+            find: build(format!(r"({OPS})\s*({CV})")),
+            valid: build(format!(
+                r"^(\s*({OPS})\s*({CV})\s*)((?:\s+|,\s*)({OPS})\s*({CV})\s*)*$"
+            )),
+            loose_version: build(
+                r"^v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?$"
+                    .to_string(),
+            ),
+        }
+    })
+}
+
+/// Parses a version the way Helm does (Masterminds `NewVersion`): `v` prefix allowed, missing
+/// minor and patch are zero, leading zeros tolerated in the numbers.
+pub fn parse_version(input: &str) -> Result<Version, ConstraintError> {
+    let err = || ConstraintError::Version {
+        input: input.to_string(),
+    };
+    let m = patterns().loose_version.captures(input).ok_or_else(err)?;
+    let number = |i: usize| -> Result<u64, ConstraintError> {
+        match m.get(i) {
+            None => Ok(0),
+            Some(g) => g
+                .as_str()
+                .trim_start_matches('.')
+                .parse()
+                .map_err(|_| err()),
+        }
+    };
+    let mut version = Version::new(number(1)?, number(2)?, number(3)?);
+    if let Some(pre) = m.get(5) {
+        version.pre = Prerelease::new(pre.as_str()).map_err(|_| err())?;
+    }
+    if let Some(build) = m.get(8) {
+        version.build = BuildMetadata::new(build.as_str()).map_err(|_| err())?;
+    }
+    Ok(version)
+}
+
+/// Masterminds' ordering: build metadata is ignored, prereleases sort below their release.
+fn compare(a: &Version, b: &Version) -> Ordering {
+    (a.major, a.minor, a.patch)
+        .cmp(&(b.major, b.minor, b.patch))
+        .then_with(|| match (a.pre.is_empty(), b.pre.is_empty()) {
+            (true, true) => Ordering::Equal,
+            (true, false) => Ordering::Greater,
+            (false, true) => Ordering::Less,
+            (false, false) => a.pre.cmp(&b.pre),
+        })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    TildeOrEqual,
+    NotEqual,
+    Greater,
+    Less,
+    GreaterEqual,
+    LessEqual,
+    Tilde,
+    Caret,
+}
+
+#[derive(Debug, Clone)]
+struct Atom {
+    op: Op,
+    version: Version,
+    /// A wildcard or missing part somewhere (`1.x`, `1`, `*`).
+    dirty: bool,
+    minor_dirty: bool,
+    patch_dirty: bool,
+}
+
+/// A parsed version constraint such as `>=1.2 <2 || ^3`.
+#[derive(Debug, Clone)]
+pub struct Constraint {
+    text: String,
+    /// OR-groups of AND-ed atoms, each with whether it names a prerelease.
+    groups: Vec<(Vec<Atom>, bool)>,
+}
+
+impl std::fmt::Display for Constraint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::str::FromStr for Constraint {
+    type Err = ConstraintError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Constraint::parse(s)
+    }
+}
+
+impl Constraint {
+    /// Parses a constraint with Masterminds' grammar.
+    pub fn parse(input: &str) -> Result<Self, ConstraintError> {
+        let p = patterns();
+        let err = || ConstraintError::Constraint {
+            input: input.to_string(),
+        };
+        let rewritten = rewrite_ranges(input);
+        let mut groups = Vec::new();
+        for part in rewritten.split("||") {
+            if !p.valid.is_match(part) {
+                return Err(err());
+            }
+            let mut atoms = Vec::new();
+            let mut has_pre = false;
+            let found: Vec<&str> = p.find.find_iter(part).map(|m| m.as_str()).collect();
+            let found = if found.is_empty() { vec![part] } else { found };
+            for text in found {
+                let atom = parse_atom(text).ok_or_else(err)?;
+                has_pre |= !atom.version.pre.is_empty();
+                atoms.push(atom);
+            }
+            groups.push((atoms, has_pre));
+        }
+        Ok(Constraint {
+            text: input.to_string(),
+            groups,
+        })
+    }
+
+    /// Whether `version` satisfies the constraint.
+    pub fn matches(&self, version: &Version) -> bool {
+        self.groups
+            .iter()
+            .any(|(atoms, has_pre)| atoms.iter().all(|atom| atom.check(version, *has_pre)))
+    }
+}
+
+/// `1.2 - 1.4` becomes `>= 1.2, <= 1.4 `, as Masterminds rewrites it before parsing.
+fn rewrite_ranges(input: &str) -> String {
+    let p = patterns();
+    let mut out = input.to_string();
+    for caps in p.range.captures_iter(input) {
+        let (Some(whole), Some(low), Some(high)) = (caps.get(0), caps.get(1), caps.get(11)) else {
+            continue;
+        };
+        let replacement = format!(">= {}, <= {} ", low.as_str(), high.as_str());
+        out = out.replacen(whole.as_str(), &replacement, 1);
+    }
+    out
+}
+
+fn is_x(s: &str) -> bool {
+    matches!(s, "x" | "X" | "*")
+}
+
+fn parse_atom(text: &str) -> Option<Atom> {
+    if text.is_empty() {
+        return Some(Atom {
+            op: Op::TildeOrEqual,
+            version: Version::new(0, 0, 0),
+            dirty: true,
+            minor_dirty: false,
+            patch_dirty: false,
+        });
+    }
+    let m = patterns().single.captures(text)?;
+    let op = match m.get(1).map_or("", |g| g.as_str()) {
+        "" | "=" => Op::TildeOrEqual,
+        "!=" => Op::NotEqual,
+        ">" => Op::Greater,
+        "<" => Op::Less,
+        ">=" | "=>" => Op::GreaterEqual,
+        "<=" | "=<" => Op::LessEqual,
+        "~" | "~>" => Op::Tilde,
+        "^" => Op::Caret,
+        _ => return None,
+    };
+    let group = |i: usize| m.get(i).map_or("", |g| g.as_str());
+    let (major, minor, patch, pre) = (group(3), group(4), group(5), group(6));
+    let minor_digits = minor.trim_start_matches('.');
+    let patch_digits = patch.trim_start_matches('.');
+    let (text, dirty, minor_dirty, patch_dirty) = if is_x(major) || major.is_empty() {
+        (format!("0.0.0{pre}"), true, false, false)
+    } else if is_x(minor_digits) || minor.is_empty() {
+        (format!("{major}.0.0{pre}"), true, true, false)
+    } else if is_x(patch_digits) || patch.is_empty() {
+        (format!("{major}{minor}.0{pre}"), true, false, true)
+    } else {
+        (group(2).to_string(), false, false, false)
+    };
+    let version = parse_version(&text).ok()?;
+    Some(Atom {
+        op,
+        version,
+        dirty,
+        minor_dirty,
+        patch_dirty,
+    })
+}
+
+impl Atom {
+    fn check(&self, v: &Version, include_pre: bool) -> bool {
+        if !v.pre.is_empty() && !include_pre {
+            return false;
+        }
+        let c = &self.version;
+        match self.op {
+            Op::NotEqual => {
+                if self.dirty {
+                    if c.major != v.major {
+                        return true;
+                    }
+                    if c.minor != v.minor && !self.minor_dirty {
+                        return true;
+                    } else if self.minor_dirty {
+                        return false;
+                    } else if c.patch != v.patch && !self.patch_dirty {
+                        return true;
+                    } else if self.patch_dirty {
+                        if !v.pre.is_empty() || !c.pre.is_empty() {
+                            return v.pre != c.pre;
+                        }
+                        return false;
+                    }
+                }
+                compare(v, c) != Ordering::Equal
+            }
+            Op::Greater => {
+                if !self.dirty {
+                    return compare(v, c) == Ordering::Greater;
+                }
+                if v.major != c.major {
+                    return v.major > c.major;
+                }
+                if self.minor_dirty {
+                    return false;
+                }
+                if self.patch_dirty {
+                    return v.minor > c.minor;
+                }
+                compare(v, c) == Ordering::Greater
+            }
+            Op::Less => compare(v, c) == Ordering::Less,
+            Op::GreaterEqual => compare(v, c) != Ordering::Less,
+            Op::LessEqual => {
+                if !self.dirty {
+                    return compare(v, c) != Ordering::Greater;
+                }
+                if v.major > c.major {
+                    return false;
+                }
+                !(v.major == c.major && v.minor > c.minor && !self.minor_dirty)
+            }
+            Op::Tilde => self.tilde(v),
+            Op::TildeOrEqual => {
+                if self.dirty {
+                    self.tilde(v)
+                } else {
+                    compare(v, c) == Ordering::Equal
+                }
+            }
+            Op::Caret => {
+                if compare(v, c) == Ordering::Less {
+                    return false;
+                }
+                if c.major > 0 || self.minor_dirty {
+                    return v.major == c.major;
+                }
+                if v.major > 0 {
+                    return false;
+                }
+                if c.minor > 0 || self.patch_dirty {
+                    return v.minor == c.minor;
+                }
+                if v.minor > 0 {
+                    return false;
+                }
+                c.patch == v.patch
+            }
+        }
+    }
+
+    fn tilde(&self, v: &Version) -> bool {
+        let c = &self.version;
+        if compare(v, c) == Ordering::Less {
+            return false;
+        }
+        if c.major == 0 && c.minor == 0 && c.patch == 0 && !self.minor_dirty && !self.patch_dirty {
+            return true;
+        }
+        if v.major != c.major {
+            return false;
+        }
+        v.minor == c.minor || self.minor_dirty
+    }
+}
+
+/// Helm's `IsCompatibleRange`: false when either side does not parse.
+pub fn is_compatible_range(constraint: &str, version: &str) -> bool {
+    match (Constraint::parse(constraint), parse_version(version)) {
+        (Ok(c), Ok(v)) => c.matches(&v),
+        _ => false,
+    }
+}
+
+/// Checks a chart's `kubeVersion` constraint against the Kubernetes version rendering targets
+/// (e.g. `v1.33.0`). An empty constraint accepts every version. The error names both.
+pub fn check_kube_version(
+    chart: &str,
+    constraint: &str,
+    kube_version: &str,
+) -> Result<(), ConstraintError> {
+    if constraint.trim().is_empty() {
+        return Ok(());
+    }
+    let parsed = Constraint::parse(constraint)?;
+    let version = parse_version(kube_version)?;
+    if parsed.matches(&version) {
+        Ok(())
+    } else {
+        Err(ConstraintError::KubeVersion {
+            chart: chart.to_string(),
+            constraint: constraint.to_string(),
+            kube_version: kube_version.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passes_masterminds_documented_checks() {
+        let table = include_str!("../../testdata/constraints/masterminds_checks.tsv");
+        let mut failures = Vec::new();
+        let mut count = 0;
+        for line in table
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
+            let cols: Vec<&str> = line.split('\t').collect();
+            let (constraint, version, expected) = (cols[0], cols[1], cols[2] == "true");
+            count += 1;
+            let v = parse_version(version).unwrap_or_else(|e| panic!("{version}: {e}"));
+            // The empty rows test a single parsed atom (a wildcard); a whole empty constraint
+            // does not parse, as in Masterminds.
+            let got = if constraint.is_empty() {
+                parse_atom("").unwrap().check(&v, false)
+            } else {
+                let c =
+                    Constraint::parse(constraint).unwrap_or_else(|e| panic!("{constraint}: {e}"));
+                c.matches(&v)
+            };
+            if got != expected {
+                failures.push(format!("{constraint} vs {version}: expected {expected}"));
+            }
+        }
+        assert!(count > 200, "table not read");
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn parses_or_and_groups_like_masterminds() {
+        let cases = [
+            (">= 1.1", Some((1, 1))),
+            (">40.50.60, < 50.70", Some((1, 2))),
+            ("2.0", Some((1, 1))),
+            ("v2.3.5-20161202202307-sha.e8fc5e5", Some((1, 1))),
+            ("v1.2.3-0abc", Some((1, 1))),
+            ("v1.2.3-beta.01", None),
+            (">= bar", None),
+            ("BAR >= 1.2.3", None),
+            (">= 1.2.3 < 2.0", Some((1, 2))),
+            (">= 1.2.3 < 2.0 || => 3.0 < 4", Some((2, 2))),
+            (">= 1.2.3, < 2.0 || => 3.0, < 4", Some((2, 2))),
+            ("3 - 4 || => 3.0, < 4", Some((2, 2))),
+            ("12.3.4.1234", None),
+            ("12.3.34 ~1.2.3", Some((1, 2))),
+            ("12.3.34~ 1.2.3", None),
+            ("1.0.0 - 2.0.0, <=2.0.0", Some((1, 3))),
+        ];
+        for (input, expected) in cases {
+            let got = Constraint::parse(input)
+                .ok()
+                .map(|c| (c.groups.len(), c.groups[0].0.len()));
+            assert_eq!(got, expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn rewrites_hyphen_ranges() {
+        assert_eq!(rewrite_ranges("2 - 3"), ">= 2, <= 3 ");
+        assert_eq!(
+            rewrite_ranges("2 - 3, 4.0.0 - 5.1"),
+            ">= 2, <= 3 ,>= 4.0.0, <= 5.1 "
+        );
+        assert_eq!(
+            rewrite_ranges("1.0.0 - 2.0.0 <=2.0.0"),
+            ">= 1.0.0, <= 2.0.0 <=2.0.0"
+        );
+    }
+
+    #[test]
+    fn reads_versions_leniently() {
+        assert_eq!(parse_version("v1.2").unwrap(), Version::new(1, 2, 0));
+        assert_eq!(parse_version("1").unwrap(), Version::new(1, 0, 0));
+        assert!(parse_version("1.2.3.4").is_err());
+        assert!(parse_version("").is_err());
+        assert!(parse_version("1.2.3-01").is_err());
+        assert_eq!(parse_version("v0.0.0").unwrap(), Version::new(0, 0, 0));
+    }
+
+    #[test]
+    fn checks_kube_version_with_both_named() {
+        assert!(check_kube_version("web", ">=1.20.0-0", "v1.27.3-eks-1").is_ok());
+        assert!(check_kube_version("web", "", "v1.27.0").is_ok());
+        let err = check_kube_version("web", ">=1.20 <1.25", "v1.33.0").unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains(">=1.20 <1.25") && text.contains("v1.33.0"),
+            "{text}"
+        );
+        // A prerelease cluster version needs a prerelease-aware constraint, as in Helm.
+        assert!(check_kube_version("web", ">=1.20", "v1.27.3-eks-1").is_err());
+    }
+
+    #[test]
+    fn helm_dependency_ranges() {
+        assert!(is_compatible_range("^1.2.0", "1.9.9"));
+        assert!(!is_compatible_range("^1.2.0", "2.0.0"));
+        assert!(is_compatible_range("~1.2.3", "1.2.9"));
+        assert!(!is_compatible_range("~1.2.3", "1.3.0"));
+        assert!(is_compatible_range("1.x", "1.7.0"));
+        assert!(is_compatible_range("*", "3.0.0"));
+        assert!(is_compatible_range("1.2 - 1.4", "1.4.5"));
+        assert!(is_compatible_range(">=1.2 <2 || >=3", "3.1.0"));
+        // An empty range does not parse in Masterminds, so nothing is compatible with it.
+        assert!(!is_compatible_range("", "1.0.0"));
+    }
+}
