@@ -56,6 +56,20 @@ pub fn from_str(text: &str) -> Result<Value, YamlError> {
     serde_saphyr::from_str_with_options(text, read_options()).map_err(YamlError::from_saphyr)
 }
 
+/// Deserialises one YAML document into `T`, reading it like [`from_str`] does; type errors carry
+/// the position of the offending node.
+pub fn from_str_as<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, YamlError> {
+    serde_saphyr::from_str_with_options(text, read_options()).map_err(YamlError::from_saphyr)
+}
+
+/// Parses a stream of YAML documents (`---`-separated) into JSON values, skipping empty ones.
+pub fn from_str_multi(text: &str) -> Result<Vec<Value>, YamlError> {
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    serde_saphyr::from_multiple_with_options(text, read_options()).map_err(YamlError::from_saphyr)
+}
+
 /// Serialises a value as block YAML with sorted keys and safe quoting, ending in a newline.
 pub fn to_string(value: &Value) -> String {
     match serde_saphyr::to_string(value) {

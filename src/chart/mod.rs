@@ -67,11 +67,15 @@ pub struct Dependency {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChartMetadata {
+    /// Required; `default` only so that a missing name is reported by the loader with its file.
+    #[serde(default)]
     pub name: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub home: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<String>,
+    /// Required SemVer (Helm's lenient form: `v` prefix and missing minor/patch allowed).
+    #[serde(default)]
     pub version: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
@@ -81,6 +85,8 @@ pub struct ChartMetadata {
     pub maintainers: Vec<Maintainer>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub icon: String,
+    /// `v2` (or `v1` for Helm 2 charts; empty is read as `v1`, as Helm does).
+    #[serde(default)]
     pub api_version: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub condition: String,
@@ -154,6 +160,13 @@ impl Chart {
     }
 }
 
+pub mod archive;
+pub mod constraint;
+pub mod ignore;
 mod load;
 pub mod starter;
-pub use load::{load, ChartError};
+pub use constraint::{check_kube_version, Constraint, ConstraintError};
+pub use load::{
+    load, load_archive_bytes, merge_maps as merge_values_maps, read_values as read_values_file,
+    ChartError,
+};
