@@ -29,10 +29,11 @@ pub struct ValuesArgs {
 }
 
 impl ValuesArgs {
-    /// The library's view of these flags.
+    /// The flags as [`crate::values::ValuesInputs`], each flag's occurrences in command-line
+    /// order (their relative precedence is applied by [`crate::values::compose`]).
     pub fn inputs(&self) -> crate::values::ValuesInputs {
         crate::values::ValuesInputs {
-            env: self.env.clone(),
+            env: self.env.clone().filter(|e| !e.is_empty()),
             files: self.values.clone(),
             set: self.set.clone(),
             set_string: self.set_string.clone(),
@@ -40,5 +41,51 @@ impl ValuesArgs {
             set_json: self.set_json.clone(),
             set_literal: self.set_literal.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        values: ValuesArgs,
+    }
+
+    #[test]
+    fn turns_flags_into_inputs_in_order() {
+        let cli = Cli::try_parse_from([
+            "rudder",
+            "--env",
+            "prod",
+            "-f",
+            "a.yaml",
+            "--values",
+            "-",
+            "--set",
+            "a=1",
+            "--set",
+            "b=2",
+            "--set-string",
+            "c=3",
+            "--set-json",
+            "d=4",
+            "--set-file",
+            "e=f.txt",
+            "--set-literal",
+            "g=h,i",
+        ])
+        .unwrap();
+        let inputs = cli.values.inputs();
+        assert_eq!(inputs.env.as_deref(), Some("prod"));
+        assert_eq!(inputs.files, [PathBuf::from("a.yaml"), PathBuf::from("-")]);
+        assert_eq!(inputs.set, ["a=1", "b=2"]);
+        assert_eq!(inputs.set_string, ["c=3"]);
+        assert_eq!(inputs.set_json, ["d=4"]);
+        assert_eq!(inputs.set_file, ["e=f.txt"]);
+        assert_eq!(inputs.set_literal, ["g=h,i"]);
     }
 }

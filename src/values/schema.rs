@@ -1,0 +1,164 @@
+//! `values.schema.json` checks after composing, for the chart and each enabled subchart (whose
+//! schema sees the values below its key), reporting every violation at once.
+//!
+//! The draft comes from the schema's `$schema` (draft-07 and 2020-12 both work; none means
+//! 2020-12). Violations read as `.image.tag: expected string, got integer`, paths from the top
+//! of the release's values so that subchart violations point at the key a user would edit.
+
+use serde_json::{Map, Value};
+
+use crate::chart::Chart;
+
+/// A schema that could not be compiled, or values that violate schemas.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SchemaError {
+    #[error("{chart}: values.schema.json is not a valid JSON Schema: {message}")]
+    InvalidSchema { chart: String, message: String },
+    #[error("values don't meet the schema:\n{}", violations.iter().map(|v| format!("  {v}")).collect::<Vec<_>>().join("\n"))]
+    Violations { violations: Vec<String> },
+}
+
+/// Checks `values` against the chart's schema and, recursively, each subchart's.
+pub fn validate(chart: &Chart, values: &Map<String, Value>) -> Result<(), SchemaError> {
+    let mut violations = Vec::new();
+    collect(chart, values, "", &mut violations)?;
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(SchemaError::Violations { violations })
+    }
+}
+
+fn collect(
+    chart: &Chart,
+    values: &Map<String, Value>,
+    prefix: &str,
+    out: &mut Vec<String>,
+) -> Result<(), SchemaError> {
+    if let Some(schema) = &chart.schema {
+        let validator =
+            jsonschema::validator_for(schema).map_err(|e| SchemaError::InvalidSchema {
+                chart: chart.name().to_string(),
+                message: e.to_string(),
+            })?;
+        let instance = Value::Object(values.clone());
+        for error in validator.iter_errors(&instance) {
+            let path = format!("{prefix}{}", dotted(&error.instance_path().to_string()));
+            let path = if path.is_empty() {
+                ".".to_string()
+            } else {
+                path
+            };
+            out.push(format!("{path}: {}", describe(&error)));
+        }
+    }
+    for sub in &chart.dependencies {
+        let sub_prefix = format!("{prefix}.{}", sub.name());
+        match values.get(sub.name()) {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(sub_values)) => collect(sub, sub_values, &sub_prefix, out)?,
+            Some(other) => out.push(format!(
+                "{sub_prefix}: expected object (the values of subchart {}), got {}",
+                sub.name(),
+                json_type(other)
+            )),
+        }
+    }
+    Ok(())
+}
+
+/// `/image/tag` (a JSON pointer) as `.image.tag`.
+fn dotted(pointer: &str) -> String {
+    pointer
+        .split('/')
+        .skip(1)
+        .map(|part| format!(".{}", part.replace("~1", "/").replace("~0", "~")))
+        .collect()
+}
+
+fn describe(error: &jsonschema::ValidationError<'_>) -> String {
+    match error.kind() {
+        jsonschema::error::ValidationErrorKind::Type {
+            kind: jsonschema::error::TypeKind::Single(expected),
+        } => format!("expected {expected}, got {}", json_type(error.instance())),
+        _ => error.to_string(),
+    }
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(n) if n.as_f64().is_some_and(|f| f.fract() == 0.0) => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn chart_with(schema: Value) -> Chart {
+        let mut c = Chart::default();
+        c.metadata.name = "web".into();
+        c.schema = Some(schema);
+        c
+    }
+
+    #[test]
+    fn reports_every_violation_with_its_path() {
+        let c = chart_with(json!({
+            "$schema": "http://json-schema.org/draft-07/schema#",
+            "type": "object",
+            "required": ["name"],
+            "properties": {
+                "image": {"type": "object", "properties": {"tag": {"type": "string"}}},
+                "replicas": {"type": "integer", "minimum": 1}
+            }
+        }));
+        let values = json!({"image": {"tag": 20261126}, "replicas": 0});
+        let err = validate(&c, values.as_object().unwrap()).unwrap_err();
+        let SchemaError::Violations { violations } = &err else {
+            panic!("{err}")
+        };
+        assert_eq!(violations.len(), 3, "{violations:?}");
+        assert!(violations.contains(&".image.tag: expected string, got integer".to_string()));
+        assert!(violations.iter().any(|v| v.starts_with(".replicas: ")));
+        assert!(violations
+            .iter()
+            .any(|v| v.starts_with(".: ") && v.contains("name")));
+    }
+
+    #[test]
+    fn supports_2020_12_and_subchart_schemas() {
+        let mut sub = chart_with(json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "properties": {"port": {"type": "integer"}}
+        }));
+        sub.metadata.name = "db".into();
+        let mut top = Chart::default();
+        top.metadata.name = "top".into();
+        top.dependencies.push(sub);
+        let err = validate(&top, json!({"db": {"port": "x"}}).as_object().unwrap()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains(".db.port: expected integer, got string"),
+            "{err}"
+        );
+        assert!(validate(&top, json!({"db": {"port": 5}}).as_object().unwrap()).is_ok());
+    }
+
+    #[test]
+    fn invalid_schema_is_reported() {
+        let c = chart_with(json!({"type": 5}));
+        assert!(matches!(
+            validate(&c, &Map::new()),
+            Err(SchemaError::InvalidSchema { .. })
+        ));
+    }
+}

@@ -1,0 +1,358 @@
+//! Helm's dependency processing (`ProcessDependencies`): which subcharts are enabled
+//! (`condition`, `tags`), aliases, and `import-values`.
+//!
+//! Precedence as Helm applies it: every listed dependency starts enabled; `tags` (read from the
+//! top-level `tags:` map) disable a dependency only when none of its tags is true and at least
+//! one is false; then the first `condition` path (comma-separated, resolved in the coalesced
+//! values, relative to the chart's position) that holds a boolean decides, overriding tags.
+//! Disabled subcharts are removed before their own dependencies are processed.
+
+use serde_json::{Map, Value};
+
+use super::coalesce::{self, coalesce_tables, CoalesceError};
+use crate::chart::constraint::is_compatible_range;
+use crate::chart::Chart;
+
+/// Names listed in Chart.yaml `dependencies` that have no chart in `charts/` (Helm's
+/// `CheckDependencies`, which runs before install and template).
+pub fn missing_dependencies(chart: &Chart) -> Vec<String> {
+    chart
+        .metadata
+        .dependencies
+        .iter()
+        .filter(|req| !chart.dependencies.iter().any(|d| d.name() == req.name))
+        .map(|req| req.name.clone())
+        .collect()
+}
+
+/// Removes disabled subcharts, applies aliases and imports values, in place, given the
+/// user-supplied values.
+pub fn process_dependencies(
+    chart: &mut Chart,
+    user: &Map<String, Value>,
+) -> Result<(), CoalesceError> {
+    process_enabled(chart, user, "")?;
+    process_import_values(chart)
+}
+
+fn process_enabled(
+    chart: &mut Chart,
+    values: &Map<String, Value>,
+    path: &str,
+) -> Result<(), CoalesceError> {
+    if chart.metadata.dependencies.is_empty() {
+        return Ok(());
+    }
+    // Subcharts Chart.yaml does not list (or lists with a version that does not match) stay.
+    let mut kept: Vec<Chart> = chart
+        .dependencies
+        .iter()
+        .filter(|sub| {
+            !chart.metadata.dependencies.iter().any(|req| {
+                sub.name() == req.name && is_compatible_range(&req.version, &sub.metadata.version)
+            })
+        })
+        .cloned()
+        .collect();
+    for req in chart.metadata.dependencies.iter_mut() {
+        let found = chart.dependencies.iter().find(|sub| {
+            sub.name() == req.name && is_compatible_range(&req.version, &sub.metadata.version)
+        });
+        if let Some(sub) = found {
+            let mut copy = sub.clone();
+            if !req.alias.is_empty() {
+                copy.metadata.name = req.alias.clone();
+            }
+            kept.push(copy);
+        }
+        if !req.alias.is_empty() {
+            req.name = req.alias.clone();
+        }
+    }
+    chart.dependencies = kept;
+    for req in chart.metadata.dependencies.iter_mut() {
+        req.enabled = Some(true);
+    }
+    let coalesced = coalesce::coalesce_values(chart, values)?;
+    apply_tags(chart, &coalesced);
+    apply_conditions(chart, &coalesced, path);
+
+    let disabled: Vec<String> = chart
+        .metadata
+        .dependencies
+        .iter()
+        .filter(|r| r.enabled == Some(false))
+        .map(|r| r.name.clone())
+        .collect();
+    chart
+        .dependencies
+        .retain(|d| !disabled.contains(&d.metadata.name));
+    chart
+        .metadata
+        .dependencies
+        .retain(|r| !disabled.contains(&r.name));
+    for sub in chart.dependencies.iter_mut() {
+        let sub_path = format!("{path}{}.", sub.metadata.name);
+        process_enabled(sub, &coalesced, &sub_path)?;
+    }
+    Ok(())
+}
+
+fn apply_tags(chart: &mut Chart, values: &Map<String, Value>) {
+    let Some(Value::Object(tags)) = values.get("tags") else {
+        return;
+    };
+    for req in chart.metadata.dependencies.iter_mut() {
+        let (mut any_true, mut any_false) = (false, false);
+        for tag in &req.tags {
+            match tags.get(tag) {
+                Some(Value::Bool(true)) => any_true = true,
+                Some(Value::Bool(false)) => any_false = true,
+                Some(_) => tracing::warn!("tag {tag} of dependency {} is not a boolean", req.name),
+                None => {}
+            }
+        }
+        req.enabled = Some(any_true || !any_false);
+    }
+}
+
+fn apply_conditions(chart: &mut Chart, values: &Map<String, Value>, path: &str) {
+    for req in chart.metadata.dependencies.iter_mut() {
+        // Helm trims the whole condition but not the parts between commas.
+        for condition in req.condition.trim().split(',') {
+            if condition.is_empty() {
+                continue;
+            }
+            match path_value(values, &format!("{path}{condition}")) {
+                Some(Value::Bool(b)) => {
+                    req.enabled = Some(*b);
+                    break;
+                }
+                Some(_) => {
+                    tracing::warn!(
+                        "condition {condition} of dependency {} is not a boolean",
+                        req.name
+                    )
+                }
+                None => {}
+            }
+        }
+    }
+}
+
+/// Helm's `Values.Table`: the map at a dotted path.
+fn table<'a>(values: &'a Map<String, Value>, path: &str) -> Option<&'a Map<String, Value>> {
+    let mut current = values;
+    for part in path.split('.') {
+        match current.get(part) {
+            Some(Value::Object(next)) => current = next,
+            _ => return None,
+        }
+    }
+    Some(current)
+}
+
+/// Helm's `Values.PathValue`: a non-map value at a dotted path.
+fn path_value<'a>(values: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+    let (parent, key) = match path.rsplit_once('.') {
+        Some((parent, key)) => (table(values, parent)?, key),
+        None => (values, path),
+    };
+    parent.get(key).filter(|v| !v.is_object())
+}
+
+/// Helm's `processDependencyImportValues` (merge mode, as Helm 4 runs it): children first,
+/// then each chart's values become its defaults merged with its subcharts' defaults and the
+/// imported values (imports below the parent's own values).
+fn process_import_values(chart: &mut Chart) -> Result<(), CoalesceError> {
+    for sub in chart.dependencies.iter_mut() {
+        process_import_values(sub)?;
+    }
+    if chart.metadata.dependencies.is_empty() {
+        return Ok(());
+    }
+    let merged = coalesce::merge_values(chart, &Map::new())?;
+    let mut imported = Map::new();
+    for req in chart.metadata.dependencies.iter_mut() {
+        let mut normalised = Vec::new();
+        for import in &req.import_values {
+            match import {
+                Value::Object(spec) => {
+                    let child = go_string(spec.get("child"));
+                    let parent = go_string(spec.get("parent"));
+                    normalised.push(serde_json::json!({"child": child, "parent": parent}));
+                    let Some(found) = table(&merged, &format!("{}.{child}", req.name)) else {
+                        tracing::warn!("import-values: chart {} has no table {child}", req.name);
+                        continue;
+                    };
+                    coalesce_tables(&mut imported, path_to_map(&parent, found.clone()), true);
+                }
+                Value::String(export) => {
+                    let child = format!("exports.{export}");
+                    normalised.push(serde_json::json!({"child": child, "parent": "."}));
+                    let Some(found) = table(&merged, &format!("{}.{child}", req.name)) else {
+                        tracing::warn!("import-values: chart {} has no table {child}", req.name);
+                        continue;
+                    };
+                    coalesce_tables(&mut imported, found.clone(), true);
+                }
+                _ => {}
+            }
+        }
+        req.import_values = normalised;
+    }
+    let mut values = merged;
+    coalesce_tables(&mut values, imported, true);
+    chart.values = Value::Object(values);
+    Ok(())
+}
+
+/// Go's `fmt.Sprintf("%v", x)` for the scalar shapes an import-values entry uses.
+fn go_string(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => "<nil>".to_string(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// Helm's `pathToMap`: nests `data` below a dotted path (`.` means the top).
+fn path_to_map(path: &str, data: Map<String, Value>) -> Map<String, Value> {
+    if path == "." {
+        return data;
+    }
+    let mut current = data;
+    for part in path.split('.').rev() {
+        let mut outer = Map::new();
+        outer.insert(part.to_string(), Value::Object(current));
+        current = outer;
+    }
+    current
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chart::{ChartMetadata, Dependency};
+    use serde_json::json;
+
+    fn chart(name: &str, values: Value, reqs: Vec<Dependency>, deps: Vec<Chart>) -> Chart {
+        Chart {
+            metadata: ChartMetadata {
+                name: name.into(),
+                version: "1.0.0".into(),
+                api_version: "v2".into(),
+                dependencies: reqs,
+                ..Default::default()
+            },
+            values,
+            dependencies: deps,
+            ..Default::default()
+        }
+    }
+
+    fn req(name: &str) -> Dependency {
+        Dependency {
+            name: name.into(),
+            version: "1.x".into(),
+            ..Default::default()
+        }
+    }
+
+    fn obj(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap()
+    }
+
+    fn names(c: &Chart) -> Vec<&str> {
+        c.dependencies.iter().map(|d| d.name()).collect()
+    }
+
+    #[test]
+    fn conditions_override_tags() {
+        let mut a = req("a");
+        a.condition = "a.enabled".into();
+        a.tags = vec!["front".into()];
+        let mut b = req("b");
+        b.tags = vec!["back".into()];
+        let subs = vec![
+            chart("a", json!({}), vec![], vec![]),
+            chart("b", json!({}), vec![], vec![]),
+        ];
+        let base = chart(
+            "top",
+            json!({"tags": {"front": false, "back": false}}),
+            vec![a, b],
+            subs,
+        );
+
+        let mut c = base.clone();
+        process_dependencies(&mut c, &Map::new()).unwrap();
+        assert!(names(&c).is_empty());
+
+        let mut c = base.clone();
+        process_dependencies(&mut c, &obj(json!({"a": {"enabled": true}}))).unwrap();
+        assert_eq!(names(&c), ["a"]);
+
+        let mut c = base;
+        process_dependencies(&mut c, &obj(json!({"tags": {"back": true}}))).unwrap();
+        assert_eq!(names(&c), ["b"]);
+    }
+
+    #[test]
+    fn aliases_copy_the_subchart_under_new_names() {
+        let mut one = req("db");
+        one.alias = "primary".into();
+        let mut two = req("db");
+        two.alias = "replica".into();
+        two.condition = "replica.enabled".into();
+        let subs = vec![chart(
+            "db",
+            json!({"port": 1, "enabled": false}),
+            vec![],
+            vec![],
+        )];
+        let mut c = chart("top", json!({}), vec![one, two], subs);
+        process_dependencies(&mut c, &Map::new()).unwrap();
+        assert_eq!(names(&c), ["primary"]);
+        let values = coalesce::coalesce_values(&c, &Map::new()).unwrap();
+        assert_eq!(values["primary"]["port"], 1);
+        assert!(values.get("replica").is_none());
+    }
+
+    #[test]
+    fn import_values_both_forms() {
+        let mut r = req("sub");
+        r.import_values = vec![
+            json!("data"),
+            json!({"child": "deep.inner", "parent": "imported.here"}),
+        ];
+        let sub = chart(
+            "sub",
+            json!({"exports": {"data": {"fromExport": 1, "own": "child"}}, "deep": {"inner": {"x": 2}}}),
+            vec![],
+            vec![],
+        );
+        let mut c = chart("top", json!({"own": "parent"}), vec![r], vec![sub]);
+        process_dependencies(&mut c, &Map::new()).unwrap();
+        let values = coalesce::coalesce_values(&c, &Map::new()).unwrap();
+        assert_eq!(values["fromExport"], 1);
+        // The parent's own values win over imported ones.
+        assert_eq!(values["own"], "parent");
+        assert_eq!(values["imported"]["here"]["x"], 2);
+        assert_eq!(
+            c.metadata.dependencies[0].import_values[0],
+            json!({"child": "exports.data", "parent": "."})
+        );
+    }
+
+    #[test]
+    fn reports_missing_dependencies() {
+        let c = chart(
+            "top",
+            json!({}),
+            vec![req("a"), req("b")],
+            vec![chart("a", json!({}), vec![], vec![])],
+        );
+        assert_eq!(missing_dependencies(&c), ["b"]);
+    }
+}
