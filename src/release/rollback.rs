@@ -1,0 +1,147 @@
+//! `rollback`: a new revision copying an earlier one; its stored manifest is applied as is (no
+//! rendering), objects the current revision has and the target lacks are deleted.
+
+use crate::cluster::Cluster;
+
+use super::apply::{self, Context};
+use super::install;
+use super::rendering::{check_size, objects_of_manifest};
+use super::storage::{self, HookExecution, Release, Status};
+use super::store;
+use super::upgrade::{cleanup_created, removed_objects, supersede_deployed};
+use super::{lock, ApplySettings, DryRun, Outcome, Progress, ReleaseError, Store};
+
+/// What `rollback` needs beyond the shared apply settings.
+#[derive(Debug, Clone, Default)]
+pub struct RollbackOptions {
+    pub name: String,
+    pub namespace: Option<String>,
+    /// Target revision; `0` means the one before the latest.
+    pub revision: u64,
+    pub settings: ApplySettings,
+}
+
+/// Rolls a release back to an earlier revision.
+pub async fn rollback(
+    cluster: &Cluster,
+    options: &RollbackOptions,
+    progress: &Progress,
+) -> Result<Outcome, ReleaseError> {
+    let name = options.name.clone();
+    super::validate_name(&name)?;
+    let namespace = options
+        .namespace
+        .clone()
+        .unwrap_or_else(|| cluster.namespace().to_string());
+    let store = Store::new(cluster.clone());
+    let mut history = store.history(&namespace, &name).await?;
+    if history.is_empty() {
+        return Err(ReleaseError::NotFound { name, namespace });
+    }
+    let mut notices = Vec::new();
+    if options.settings.dry_run == DryRun::None {
+        notices.extend(lock::take_over_if_stale(&store, &mut history).await?);
+    }
+    let latest_version = history.last().map_or(0, |r| r.release.version);
+    let target_version = if options.revision == 0 {
+        latest_version.saturating_sub(1)
+    } else {
+        options.revision
+    };
+    let target = history
+        .iter()
+        .find(|r| r.release.version == target_version)
+        .ok_or(ReleaseError::NoRevision {
+            name: name.clone(),
+            revision: target_version,
+        })?
+        .release
+        .clone();
+    let current = store::last_deployed(&history)
+        .or_else(|| history.last())
+        .map(|r| r.release.clone())
+        .unwrap_or_default();
+    let version = latest_version + 1;
+    let mut record = Release {
+        name: name.clone(),
+        namespace: namespace.clone(),
+        version,
+        info: Some(storage::Info {
+            first_deployed: current.info.as_ref().and_then(|i| i.first_deployed.clone()),
+            last_deployed: Some(storage::now_go()),
+            status: Status::PendingRollback,
+            description: format!("Rollback to {target_version}"),
+            notes: target.info.as_ref().map(|i| i.notes.clone()).unwrap_or_default(),
+            rollback_revision: target_version,
+            ..Default::default()
+        }),
+        chart: target.chart.clone(),
+        config: target.config.clone(),
+        manifest: target.manifest.clone(),
+        hooks: target
+            .hooks
+            .iter()
+            .cloned()
+            .map(|mut h| {
+                h.last_run = HookExecution::default();
+                h
+            })
+            .collect(),
+        labels: target.labels.clone(),
+        apply_method: "ssa".into(),
+    };
+    check_size(&record)?;
+    let ctx = Context {
+        cluster,
+        name: &name,
+        namespace: &namespace,
+        settings: &options.settings,
+        progress,
+    };
+    let desired = apply::prepare(&ctx, objects_of_manifest(&record.manifest)?).await?;
+    let removed = removed_objects(
+        apply::references(cluster, &namespace, objects_of_manifest(&current.manifest)?).await?,
+        &desired,
+    );
+    match options.settings.dry_run {
+        DryRun::Client => {
+            record.set_status(Status::PendingRollback, "Dry run complete");
+            return Ok(Outcome { release: record, kept: Vec::new(), notices });
+        }
+        DryRun::Server => {
+            apply::apply_all(&ctx, &desired).await?;
+            record.set_status(Status::PendingRollback, "Dry run complete");
+            return Ok(Outcome { release: record, kept: Vec::new(), notices });
+        }
+        DryRun::None => {}
+    }
+    store.prune(&history, options.settings.history_max).await?;
+    let held = lock::acquire(&store, &record, options.settings.timeout).await?;
+    let kept: Vec<String> = removed
+        .iter()
+        .filter(|(_, keep)| *keep)
+        .map(|(r, _)| r.to_string())
+        .collect();
+    let result = install::deploy(&ctx, &desired, &removed, &mut record.hooks, "rollback").await;
+    match result {
+        Ok(()) => {
+            supersede_deployed(&store, &history).await?;
+            let description = options
+                .settings
+                .description
+                .clone()
+                .unwrap_or_else(|| format!("Rollback to {target_version}"));
+            record.set_status(Status::Deployed, description);
+            held.finish(&record).await?;
+            Ok(Outcome { release: record, kept, notices })
+        }
+        Err(failure) => {
+            record.set_status(Status::Failed, format!("Rollback {name:?} failed: {failure}"));
+            held.finish(&record).await?;
+            if options.settings.cleanup_on_fail {
+                cleanup_created(&ctx, &desired, &current).await;
+            }
+            Err(failure)
+        }
+    }
+}
