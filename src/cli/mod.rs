@@ -20,6 +20,7 @@ pub mod package;
 pub mod pull;
 pub mod push;
 pub mod registry;
+pub mod release_args;
 pub mod repo;
 pub mod rollback;
 pub mod sandbox;

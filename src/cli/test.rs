@@ -1,12 +1,43 @@
-//! `rudder test`.
+//! `rudder test NAME`: runs the release's test hooks.
 
+use std::time::Duration;
+
+use miette::IntoDiagnostic;
+
+use super::release_args;
 use super::{CliResult, GlobalArgs};
+use crate::release::test_hooks::run_tests;
+use crate::release::ApplySettings;
 
 /// Arguments of `rudder test`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Release name.
+    pub name: String,
+    /// Time to wait for each test, e.g. 5m0s.
+    #[arg(long, default_value = "5m0s", value_parser = release_args::parse_duration)]
+    pub timeout: Duration,
+}
 
 /// Runs `rudder test`.
-pub fn run(_args: Args, _global: &GlobalArgs) -> CliResult {
-    Err(super::not_implemented("test"))
+pub fn run(args: Args, global: &GlobalArgs) -> CliResult {
+    let runtime = super::runtime()?;
+    let cluster = release_args::connect(&runtime, global)?;
+    let progress = release_args::progress();
+    let settings = ApplySettings {
+        timeout: args.timeout,
+        ..ApplySettings::default()
+    };
+    let (release, result) = runtime
+        .block_on(run_tests(
+            &cluster,
+            global.namespace.as_deref(),
+            &args.name,
+            &settings,
+            &progress,
+        ))
+        .into_diagnostic()?;
+    release_args::print_release(&release, release_args::OutputFormat::Table, true, false)?;
+    result.into_diagnostic()?;
+    Ok(0)
 }

@@ -372,7 +372,11 @@ pub(crate) async fn apply_all(
         if let Some(first) = errors.into_iter().next() {
             return Err(first);
         }
-        let verb = if dry_run { "checked (server dry run)" } else { "applied" };
+        let verb = if dry_run {
+            "checked (server dry run)"
+        } else {
+            "applied"
+        };
         (ctx.progress)(&format!(
             "{kind}: {} {verb}{}",
             group.len(),
@@ -422,8 +426,13 @@ async fn apply_one(
 }
 
 async fn recreate(ctx: &Context<'_>, d: &Desired) -> Result<(), ReleaseError> {
-    (ctx.progress)(&format!("{}: replacing (immutable field changed)", d.reference));
-    ctx.cluster.delete(&d.reference, Cascade::Background).await?;
+    (ctx.progress)(&format!(
+        "{}: replacing (immutable field changed)",
+        d.reference
+    ));
+    ctx.cluster
+        .delete(&d.reference, Cascade::Background)
+        .await?;
     ctx.cluster
         .wait_deleted(std::slice::from_ref(&d.reference), ctx.settings.timeout)
         .await?;
@@ -481,8 +490,14 @@ mod tests {
         stamp_ownership(&mut obj, "web", "prod");
         assert_eq!(obj["metadata"]["labels"][OWNER_LABEL], "Helm");
         assert_eq!(obj["metadata"]["labels"]["x"], "y");
-        assert_eq!(obj["metadata"]["annotations"][RELEASE_NAME_ANNOTATION], "web");
-        assert_eq!(obj["metadata"]["annotations"][RELEASE_NAMESPACE_ANNOTATION], "prod");
+        assert_eq!(
+            obj["metadata"]["annotations"][RELEASE_NAME_ANNOTATION],
+            "web"
+        );
+        assert_eq!(
+            obj["metadata"]["annotations"][RELEASE_NAMESPACE_ANNOTATION],
+            "prod"
+        );
         assert_eq!(ownership_problem(&obj, "web", "prod"), None);
     }
 
@@ -533,7 +548,10 @@ mod tests {
         assert!(immutable_changes("Job", &job_live, &job_same).is_empty());
         let job_new = json!({"spec": {"template": {"spec": {"containers": [
             {"name": "m", "image": "b"}]}}}});
-        assert_eq!(immutable_changes("Job", &job_live, &job_new), vec!["spec.template"]);
+        assert_eq!(
+            immutable_changes("Job", &job_live, &job_new),
+            vec!["spec.template"]
+        );
     }
 
     #[test]

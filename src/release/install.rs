@@ -16,7 +16,9 @@ use crate::values::ValuesInputs;
 use super::apply::{self, Context, Desired};
 use super::rendering::{self, as_map, check_size, objects_of_manifest, ClusterLookup};
 use super::storage::{self, Release, Status, StoredChart};
-use super::{hooks, lock, ApplySettings, DryRun, Outcome, Progress, ReleaseError, Store, WaitStrategy};
+use super::{
+    hooks, lock, ApplySettings, DryRun, Outcome, Progress, ReleaseError, Store, WaitStrategy,
+};
 
 /// What `install` needs beyond the shared apply settings.
 #[derive(Debug, Clone, Default)]
@@ -171,7 +173,10 @@ pub async fn install(
             })
         }
         Err(failure) => {
-            record.set_status(Status::Failed, format!("Release {name:?} failed: {failure}"));
+            record.set_status(
+                Status::Failed,
+                format!("Release {name:?} failed: {failure}"),
+            );
             held.finish(&record).await?;
             if !options.settings.rollback_on_failure {
                 return Err(failure);
@@ -179,8 +184,10 @@ pub async fn install(
             progress(&format!(
                 "install failed; uninstalling release {name} (--rollback-on-failure)"
             ));
-            let refs: Vec<(ObjectRef, bool)> =
-                desired.iter().map(|d| (d.reference.clone(), false)).collect();
+            let refs: Vec<(ObjectRef, bool)> = desired
+                .iter()
+                .map(|d| (d.reference.clone(), false))
+                .collect();
             let recovery = match apply::delete_objects(&ctx, &refs, Cascade::Background).await {
                 Ok(_) => {
                     for r in store.history(&namespace, &name).await? {
@@ -222,10 +229,14 @@ pub(crate) async fn deploy(
             })
             .collect();
         if !waited.is_empty() {
-            (ctx.progress)(&format!("waiting for {} object(s) to be ready", waited.len()));
+            (ctx.progress)(&format!(
+                "waiting for {} object(s) to be ready",
+                waited.len()
+            ));
             let progress = ctx.progress.clone();
             let report = move |event: WaitEvent| {
-                if !matches!(event.readiness, Readiness::Pending(ref why) if why == "not found yet") {
+                if !matches!(event.readiness, Readiness::Pending(ref why) if why == "not found yet")
+                {
                     progress(&event.to_string());
                 }
             };
@@ -285,7 +296,10 @@ pub(crate) async fn install_crds(
         created.push(reference);
     }
     if !created.is_empty() && ctx.settings.dry_run == DryRun::None {
-        (ctx.progress)(&format!("installed {} CRD(s); waiting until established", created.len()));
+        (ctx.progress)(&format!(
+            "installed {} CRD(s); waiting until established",
+            created.len()
+        ));
         ctx.cluster
             .wait_ready(&created, ctx.settings.timeout, &|_| {})
             .await?;
@@ -304,14 +318,13 @@ pub(crate) fn crd_objects(chart: &crate::chart::Chart) -> Result<Vec<Value>, Rel
             if crate::manifest::parse_head(&source, line, &doc)?.is_none() {
                 continue;
             }
-            let value = crate::yaml::from_str(&doc).map_err(|e| {
-                crate::manifest::ManifestError::Yaml {
+            let value =
+                crate::yaml::from_str(&doc).map_err(|e| crate::manifest::ManifestError::Yaml {
                     source_path: source.clone(),
                     line: line + e.line.saturating_sub(1),
                     column: e.column,
                     message: e.message,
-                }
-            })?;
+                })?;
             out.push(value);
         }
     }

@@ -13,7 +13,7 @@ use super::store::{locked_error, Revision, Store};
 use super::ReleaseError;
 
 /// A held release lock.
-pub(crate) struct Held {
+pub struct Held {
     store: Store,
     /// `true` once the final record is written; the heartbeat stops writing then.
     done: Arc<Mutex<bool>>,
@@ -26,7 +26,7 @@ fn heartbeat_interval(timeout: Duration) -> Duration {
 }
 
 /// Creates the pending revision (the lock) and starts its heartbeat.
-pub(crate) async fn acquire(
+pub async fn acquire(
     store: &Store,
     pending: &Release,
     timeout: Duration,
@@ -64,7 +64,7 @@ pub(crate) async fn acquire(
 
 impl Held {
     /// Writes the final record of the revision (deployed or failed) and releases the lock.
-    pub(crate) async fn finish(self, final_record: &Release) -> Result<(), ReleaseError> {
+    pub async fn finish(self, final_record: &Release) -> Result<(), ReleaseError> {
         {
             let mut finished = self.done.lock().await;
             *finished = true;
@@ -77,7 +77,7 @@ impl Held {
 /// Whether the newest revision is pending. If its holder is alive, fails naming it; if the
 /// holder stopped heartbeating for longer than its timeout, marks the revision failed and returns
 /// a notice saying so.
-pub(crate) async fn take_over_if_stale(
+pub async fn take_over_if_stale(
     store: &Store,
     history: &mut [Revision],
 ) -> Result<Option<String>, ReleaseError> {
@@ -108,7 +108,9 @@ pub(crate) async fn take_over_if_stale(
         status,
         std::process::id()
     );
-    latest.release.set_status(Status::Failed, description.clone());
+    latest
+        .release
+        .set_status(Status::Failed, description.clone());
     store.update(&latest.release, None).await?;
     Ok(Some(format!(
         "revision {} of release {} was left {status} by {holder}; marked it failed and took over",
@@ -122,8 +124,50 @@ mod tests {
 
     #[test]
     fn heartbeat_is_a_third_of_the_timeout_within_bounds() {
-        assert_eq!(heartbeat_interval(Duration::from_secs(300)), Duration::from_secs(30));
-        assert_eq!(heartbeat_interval(Duration::from_secs(9)), Duration::from_secs(3));
-        assert_eq!(heartbeat_interval(Duration::from_secs(1)), Duration::from_secs(1));
+        assert_eq!(
+            heartbeat_interval(Duration::from_secs(300)),
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            heartbeat_interval(Duration::from_secs(9)),
+            Duration::from_secs(3)
+        );
+        assert_eq!(
+            heartbeat_interval(Duration::from_secs(1)),
+            Duration::from_secs(1)
+        );
     }
+}
+
+/// `rudder unlock`: marks the newest revision failed if it is pending, whoever holds it.
+/// Returns what was released, or `None` when the release was not locked.
+pub async fn unlock(
+    store: &Store,
+    namespace: &str,
+    name: &str,
+) -> Result<Option<String>, ReleaseError> {
+    let history = store.history(namespace, name).await?;
+    let Some(latest) = history.last() else {
+        return Err(ReleaseError::NotFound {
+            name: name.to_string(),
+            namespace: namespace.to_string(),
+        });
+    };
+    let status = latest.release.status();
+    if !status.is_pending() {
+        return Ok(None);
+    }
+    let holder = storage::lock_of(&latest.secret)
+        .map(|l| l.holder)
+        .unwrap_or_else(|| "another client".to_string());
+    let mut record = latest.release.clone();
+    record.set_status(
+        Status::Failed,
+        format!("{status} interrupted: lock held by {holder} released by rudder unlock"),
+    );
+    store.update(&record, None).await?;
+    Ok(Some(format!(
+        "released the lock of release {name}: revision {} ({status}, held by {holder}) is now failed",
+        record.version
+    )))
 }

@@ -14,16 +14,17 @@ use crate::cluster::ClusterError;
 mod apply;
 mod hooks;
 pub mod install;
-mod lock;
+pub mod lock;
 pub mod rendering;
 pub mod rollback;
 pub mod storage;
 pub mod store;
 pub mod template;
+pub mod test_hooks;
 pub mod uninstall;
 pub mod upgrade;
 
-pub use apply::{OWNER_LABEL, RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION};
+pub use apply::{OWNER_LABEL, RELEASE_NAMESPACE_ANNOTATION, RELEASE_NAME_ANNOTATION};
 pub use store::Store;
 
 /// Where progress lines go (stderr at the CLI). Never receives Secret values.

@@ -116,14 +116,13 @@ pub fn objects_of_manifest(text: &str) -> Result<Vec<ManifestObject>, ReleaseErr
         if manifest::parse_head(&source, line, &content)?.is_none() {
             continue;
         }
-        let object = crate::yaml::from_str(&content).map_err(|e| {
-            manifest::ManifestError::Yaml {
+        let object =
+            crate::yaml::from_str(&content).map_err(|e| manifest::ManifestError::Yaml {
                 source_path: source.clone(),
                 line: line + e.line.saturating_sub(1),
                 column: e.column,
                 message: e.message,
-            }
-        })?;
+            })?;
         out.push(ManifestObject { source, object });
     }
     Ok(out)
@@ -217,7 +216,12 @@ pub fn largest_parts(release: &storage::Release) -> Vec<(String, usize)> {
     let hooks: usize = release.hooks.iter().map(|h| h.manifest.len()).sum();
     parts.insert("hooks".into(), hooks);
     if let Some(chart) = &release.chart {
-        for f in chart.templates.iter().flatten().chain(chart.files.iter().flatten()) {
+        for f in chart
+            .templates
+            .iter()
+            .flatten()
+            .chain(chart.files.iter().flatten())
+        {
             parts.insert(format!("chart file {}", f.name), f.data.len() * 3 / 4);
         }
     }

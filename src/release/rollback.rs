@@ -71,7 +71,11 @@ pub async fn rollback(
             last_deployed: Some(storage::now_go()),
             status: Status::PendingRollback,
             description: format!("Rollback to {target_version}"),
-            notes: target.info.as_ref().map(|i| i.notes.clone()).unwrap_or_default(),
+            notes: target
+                .info
+                .as_ref()
+                .map(|i| i.notes.clone())
+                .unwrap_or_default(),
             rollback_revision: target_version,
             ..Default::default()
         }),
@@ -106,12 +110,20 @@ pub async fn rollback(
     match options.settings.dry_run {
         DryRun::Client => {
             record.set_status(Status::PendingRollback, "Dry run complete");
-            return Ok(Outcome { release: record, kept: Vec::new(), notices });
+            return Ok(Outcome {
+                release: record,
+                kept: Vec::new(),
+                notices,
+            });
         }
         DryRun::Server => {
             apply::apply_all(&ctx, &desired).await?;
             record.set_status(Status::PendingRollback, "Dry run complete");
-            return Ok(Outcome { release: record, kept: Vec::new(), notices });
+            return Ok(Outcome {
+                release: record,
+                kept: Vec::new(),
+                notices,
+            });
         }
         DryRun::None => {}
     }
@@ -133,10 +145,17 @@ pub async fn rollback(
                 .unwrap_or_else(|| format!("Rollback to {target_version}"));
             record.set_status(Status::Deployed, description);
             held.finish(&record).await?;
-            Ok(Outcome { release: record, kept, notices })
+            Ok(Outcome {
+                release: record,
+                kept,
+                notices,
+            })
         }
         Err(failure) => {
-            record.set_status(Status::Failed, format!("Rollback {name:?} failed: {failure}"));
+            record.set_status(
+                Status::Failed,
+                format!("Rollback {name:?} failed: {failure}"),
+            );
             held.finish(&record).await?;
             if options.settings.cleanup_on_fail {
                 cleanup_created(&ctx, &desired, &current).await;

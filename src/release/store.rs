@@ -32,9 +32,16 @@ impl Store {
     }
 
     /// Every revision of `name` in `namespace`, oldest first (one request).
-    pub async fn history(&self, namespace: &str, name: &str) -> Result<Vec<Revision>, ReleaseError> {
+    pub async fn history(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Vec<Revision>, ReleaseError> {
         let selector = format!("name={name},owner=helm");
-        let secrets = self.cluster.list_secrets(Some(namespace), &selector).await?;
+        let secrets = self
+            .cluster
+            .list_secrets(Some(namespace), &selector)
+            .await?;
         let mut out = Vec::new();
         for secret in secrets {
             let release = storage::from_secret(&secret)?;
@@ -66,7 +73,11 @@ impl Store {
 
     /// Stores a new revision. AlreadyExists means another operation holds the release: the
     /// error names the holder.
-    pub async fn create(&self, release: &Release, lock: Option<&LockInfo>) -> Result<(), ReleaseError> {
+    pub async fn create(
+        &self,
+        release: &Release,
+        lock: Option<&LockInfo>,
+    ) -> Result<(), ReleaseError> {
         let secret = storage::to_secret(release, SecretWrite::Create, lock);
         match self.cluster.create_secret(&secret).await {
             Ok(_) => Ok(()),
@@ -97,14 +108,23 @@ impl Store {
     }
 
     /// Rewrites a revision (status changes), with lock annotations while it is pending.
-    pub async fn update(&self, release: &Release, lock: Option<&LockInfo>) -> Result<(), ReleaseError> {
+    pub async fn update(
+        &self,
+        release: &Release,
+        lock: Option<&LockInfo>,
+    ) -> Result<(), ReleaseError> {
         let secret = storage::to_secret(release, SecretWrite::Update, lock);
         self.cluster.replace_secret(&secret).await?;
         Ok(())
     }
 
     /// Deletes one revision's record.
-    pub async fn delete(&self, namespace: &str, name: &str, version: u64) -> Result<(), ReleaseError> {
+    pub async fn delete(
+        &self,
+        namespace: &str,
+        name: &str,
+        version: u64,
+    ) -> Result<(), ReleaseError> {
         self.cluster
             .delete_secret(namespace, &storage::secret_name(name, version))
             .await?;
@@ -117,7 +137,8 @@ impl Store {
         let releases: Vec<Release> = history.iter().map(|r| r.release.clone()).collect();
         for version in storage::revisions_to_prune(&releases, max) {
             if let Some(r) = history.iter().find(|r| r.release.version == version) {
-                self.delete(&r.release.namespace, &r.release.name, version).await?;
+                self.delete(&r.release.namespace, &r.release.name, version)
+                    .await?;
             }
         }
         Ok(())

@@ -75,11 +75,19 @@ pub async fn uninstall(
                 store.delete(&namespace, &name, r.release.version).await?;
             }
         }
-        return Ok(Some(Outcome { release: record, kept: Vec::new(), notices: Vec::new() }));
+        return Ok(Some(Outcome {
+            release: record,
+            kept: Vec::new(),
+            notices: Vec::new(),
+        }));
     }
     let settings = ApplySettings {
         no_hooks: options.no_hooks,
-        dry_run: if options.dry_run { DryRun::Client } else { DryRun::None },
+        dry_run: if options.dry_run {
+            DryRun::Client
+        } else {
+            DryRun::None
+        },
         timeout: options.timeout,
         ..ApplySettings::default()
     };
@@ -90,17 +98,33 @@ pub async fn uninstall(
         settings: &settings,
         progress,
     };
-    let objects = apply::references(cluster, &namespace, objects_of_manifest(&record.manifest)?).await?;
+    let objects =
+        apply::references(cluster, &namespace, objects_of_manifest(&record.manifest)?).await?;
     if options.dry_run {
-        let kept = objects.iter().filter(|(_, k)| *k).map(|(r, _)| r.to_string()).collect();
-        return Ok(Some(Outcome { release: record, kept, notices: Vec::new() }));
+        let kept = objects
+            .iter()
+            .filter(|(_, k)| *k)
+            .map(|(r, _)| r.to_string())
+            .collect();
+        return Ok(Some(Outcome {
+            release: record,
+            kept,
+            notices: Vec::new(),
+        }));
     }
-    record.set_status(Status::Uninstalling, "Deletion in progress (or silently failed)");
+    record.set_status(
+        Status::Uninstalling,
+        "Deletion in progress (or silently failed)",
+    );
     store.update(&record, None).await?;
     hooks::run(&ctx, &mut record.hooks, "pre-delete").await?;
     let kept = apply::delete_objects(&ctx, &objects, options.cascade).await?;
     if options.wait == WaitStrategy::Watcher {
-        let gone: Vec<ObjectRef> = objects.iter().filter(|(_, k)| !*k).map(|(r, _)| r.clone()).collect();
+        let gone: Vec<ObjectRef> = objects
+            .iter()
+            .filter(|(_, k)| !*k)
+            .map(|(r, _)| r.clone())
+            .collect();
         cluster.wait_deleted(&gone, options.timeout).await?;
     }
     hooks::run(&ctx, &mut record.hooks, "post-delete").await?;
@@ -117,5 +141,9 @@ pub async fn uninstall(
             store.delete(&namespace, &name, r.release.version).await?;
         }
     }
-    Ok(Some(Outcome { release: record, kept, notices: Vec::new() }))
+    Ok(Some(Outcome {
+        release: record,
+        kept,
+        notices: Vec::new(),
+    }))
 }

@@ -17,7 +17,9 @@ use crate::values::ValuesInputs;
 
 use super::apply::{self, Context};
 use super::install::{self, InstallOptions};
-use super::rendering::{self, as_map, check_size, merge_values, objects_of_manifest, ClusterLookup};
+use super::rendering::{
+    self, as_map, check_size, merge_values, objects_of_manifest, ClusterLookup,
+};
 use super::storage::{self, Release, Status, StoredChart};
 use super::store::{self, Revision};
 use super::{lock, rollback, ApplySettings, DryRun, Outcome, Progress, ReleaseError, Store};
@@ -201,8 +203,12 @@ pub async fn upgrade(
     }
     let desired = apply::prepare(&ctx, objects_of_manifest(&record.manifest)?).await?;
     let removed = removed_objects(
-        apply::references(cluster, &namespace, objects_of_manifest(&base.release.manifest)?)
-            .await?,
+        apply::references(
+            cluster,
+            &namespace,
+            objects_of_manifest(&base.release.manifest)?,
+        )
+        .await?,
         &desired,
     );
     if options.settings.dry_run == DryRun::Server {
@@ -239,7 +245,10 @@ pub async fn upgrade(
             })
         }
         Err(failure) => {
-            record.set_status(Status::Failed, format!("Upgrade {name:?} failed: {failure}"));
+            record.set_status(
+                Status::Failed,
+                format!("Upgrade {name:?} failed: {failure}"),
+            );
             held.finish(&record).await?;
             if options.settings.cleanup_on_fail {
                 cleanup_created(&ctx, &desired, &base.release).await;
@@ -321,8 +330,14 @@ pub(crate) fn removed_objects(
 }
 
 /// Marks every deployed revision superseded (Helm keeps one deployed revision).
-pub(crate) async fn supersede_deployed(store: &Store, history: &[Revision]) -> Result<(), ReleaseError> {
-    for r in history.iter().filter(|r| r.release.status() == Status::Deployed) {
+pub(crate) async fn supersede_deployed(
+    store: &Store,
+    history: &[Revision],
+) -> Result<(), ReleaseError> {
+    for r in history
+        .iter()
+        .filter(|r| r.release.status() == Status::Deployed)
+    {
         let mut old = r.release.clone();
         let description = old
             .info
@@ -428,8 +443,13 @@ mod tests {
     #[test]
     fn default_reuses_previous_values_only_when_none_given() {
         let defaults = json!({"image": {"tag": "v0", "repo": "new"}, "replicas": 1});
-        let (values, user) =
-            upgrade_values(ValuesReuse::Default, false, &defaults, &json!({}), &previous());
+        let (values, user) = upgrade_values(
+            ValuesReuse::Default,
+            false,
+            &defaults,
+            &json!({}),
+            &previous(),
+        );
         assert_eq!(values["replicas"], 3);
         assert_eq!(values["image"]["tag"], "v1");
         assert_eq!(values["image"]["repo"], "new");
@@ -451,8 +471,13 @@ mod tests {
     fn reuse_and_reset_then_reuse_layer_new_values_over_old() {
         let new_values = json!({"image": {"tag": "v2", "repo": "new"}, "replicas": 1});
         let new_user = json!({"image": {"tag": "v2"}});
-        let (values, user) =
-            upgrade_values(ValuesReuse::Reuse, true, &new_values, &new_user, &previous());
+        let (values, user) = upgrade_values(
+            ValuesReuse::Reuse,
+            true,
+            &new_values,
+            &new_user,
+            &previous(),
+        );
         assert_eq!(values["image"]["tag"], "v2");
         assert_eq!(values["replicas"], 3);
         // --reuse-values keeps the old chart's defaults.
@@ -473,8 +498,13 @@ mod tests {
     #[test]
     fn reset_ignores_previous_values() {
         let new_values = json!({"replicas": 1});
-        let (values, user) =
-            upgrade_values(ValuesReuse::Reset, false, &new_values, &json!({}), &previous());
+        let (values, user) = upgrade_values(
+            ValuesReuse::Reset,
+            false,
+            &new_values,
+            &json!({}),
+            &previous(),
+        );
         assert_eq!(values, json!({"replicas": 1}));
         assert_eq!(user, json!({}));
     }
