@@ -355,50 +355,6 @@ pub fn app_version_of(release: &Release) -> String {
         .unwrap_or_default()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn go_durations_parse() {
-        assert_eq!(parse_duration("5m0s"), Ok(Duration::from_secs(300)));
-        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
-        assert!(parse_duration("5x").is_err());
-        assert!(parse_duration("").is_err());
-    }
-
-    #[test]
-    fn labels_parse_and_system_labels_are_refused() {
-        let labels = parse_labels(&["a=1,b=2".into(), "c=null".into()]).unwrap();
-        assert_eq!(labels.len(), 3);
-        assert!(parse_labels(&["owner=me".into()]).is_err());
-        assert!(parse_labels(&["novalue".into()]).is_err());
-    }
-
-    #[test]
-    fn wait_and_dry_run_values() {
-        assert_eq!(parse_wait(None).unwrap(), WaitStrategy::HookOnly);
-        assert_eq!(parse_wait(Some("watcher")).unwrap(), WaitStrategy::Watcher);
-        assert!(parse_wait(Some("soon")).is_err());
-        assert_eq!(parse_dry_run(Some("server")).unwrap(), DryRun::Server);
-        assert_eq!(parse_dry_run(None).unwrap(), DryRun::None);
-    }
-
-    #[test]
-    fn times_print_like_go() {
-        assert_eq!(
-            ansic(Some("2026-01-02T03:04:05.5Z")),
-            "Fri Jan  2 03:04:05 2026"
-        );
-        assert_eq!(
-            go_time_string(Some("2026-01-02T03:04:05.5Z")),
-            "2026-01-02 03:04:05.5 +0000 UTC"
-        );
-    }
-}
-
 /// The values inputs of `--env`, `-f` and the `--set` family.
 pub fn values_inputs(args: &super::values_args::ValuesArgs) -> crate::values::ValuesInputs {
     crate::values::ValuesInputs {
@@ -452,5 +408,49 @@ pub fn fetch_revision(
         None => Err(miette::miette!(
             "release {name:?} has no revision {revision}"
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_durations_parse() {
+        assert_eq!(parse_duration("5m0s"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert!(parse_duration("5x").is_err());
+        assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn labels_parse_and_system_labels_are_refused() {
+        let labels = parse_labels(&["a=1,b=2".into(), "c=null".into()]).unwrap();
+        assert_eq!(labels.len(), 3);
+        assert!(parse_labels(&["owner=me".into()]).is_err());
+        assert!(parse_labels(&["novalue".into()]).is_err());
+    }
+
+    #[test]
+    fn wait_and_dry_run_values() {
+        assert_eq!(parse_wait(None).unwrap(), WaitStrategy::HookOnly);
+        assert_eq!(parse_wait(Some("watcher")).unwrap(), WaitStrategy::Watcher);
+        assert!(parse_wait(Some("soon")).is_err());
+        assert_eq!(parse_dry_run(Some("server")).unwrap(), DryRun::Server);
+        assert_eq!(parse_dry_run(None).unwrap(), DryRun::None);
+    }
+
+    #[test]
+    fn times_print_like_go() {
+        assert_eq!(
+            ansic(Some("2026-01-02T03:04:05.5Z")),
+            "Fri Jan  2 03:04:05 2026"
+        );
+        assert_eq!(
+            go_time_string(Some("2026-01-02T03:04:05.5Z")),
+            "2026-01-02 03:04:05.5 +0000 UTC"
+        );
     }
 }

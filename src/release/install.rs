@@ -79,7 +79,7 @@ pub async fn install(
         }
     }
     let capabilities = rendering::capabilities(cluster).await?;
-    let lookup = cluster.and_then(|c| ClusterLookup::new(c.clone()));
+    let lookup = cluster.and_then(|c| ClusterLookup::shared(c.clone()));
     let info = ReleaseInfo {
         name: name.clone(),
         namespace: namespace.clone(),

@@ -118,27 +118,6 @@ pub async fn take_over_if_stale(
     )))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn heartbeat_is_a_third_of_the_timeout_within_bounds() {
-        assert_eq!(
-            heartbeat_interval(Duration::from_secs(300)),
-            Duration::from_secs(30)
-        );
-        assert_eq!(
-            heartbeat_interval(Duration::from_secs(9)),
-            Duration::from_secs(3)
-        );
-        assert_eq!(
-            heartbeat_interval(Duration::from_secs(1)),
-            Duration::from_secs(1)
-        );
-    }
-}
-
 /// `rudder unlock`: marks the newest revision failed if it is pending, whoever holds it.
 /// Returns what was released, or `None` when the release was not locked.
 pub async fn unlock(
@@ -170,4 +149,25 @@ pub async fn unlock(
         "released the lock of release {name}: revision {} ({status}, held by {holder}) is now failed",
         record.version
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heartbeat_is_a_third_of_the_timeout_within_bounds() {
+        assert_eq!(
+            heartbeat_interval(Duration::from_secs(300)),
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            heartbeat_interval(Duration::from_secs(9)),
+            Duration::from_secs(3)
+        );
+        assert_eq!(
+            heartbeat_interval(Duration::from_secs(1)),
+            Duration::from_secs(1)
+        );
+    }
 }

@@ -166,7 +166,7 @@ pub struct ClusterLookup {
 
 impl ClusterLookup {
     /// A lookup for templates rendered inside the current runtime.
-    pub fn new(cluster: Cluster) -> Option<Arc<dyn Lookup>> {
+    pub fn shared(cluster: Cluster) -> Option<Arc<dyn Lookup>> {
         let handle = tokio::runtime::Handle::try_current().ok()?;
         Some(Arc::new(ClusterLookup { cluster, handle }))
     }

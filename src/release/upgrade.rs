@@ -149,7 +149,7 @@ pub async fn upgrade(
         info,
         capabilities,
         options.values.env.clone(),
-        ClusterLookup::new(cluster.clone()),
+        ClusterLookup::shared(cluster.clone()),
     )?;
     let mut labels = base.release.labels.clone();
     for (k, v) in &options.settings.labels {
