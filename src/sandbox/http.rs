@@ -241,12 +241,17 @@ impl Server {
             [probe, _check] if matches!(*probe, "healthz" | "readyz" | "livez") => {
                 Ok(Outcome::Raw(text_response(200, "ok")))
             }
-            ["openapi", "v2"] => Ok(Outcome::json(200, super::openapi::v2_document())),
-            ["openapi", "v3"] => Ok(Outcome::json(200, super::openapi::v3_index())),
-            ["openapi", "v3", rest @ ..] => match super::openapi::v3_document(&rest.join("/")) {
-                Some(doc) => Ok(Outcome::json(200, doc)),
-                None => Err(ApiError::no_route()),
-            },
+            // client-go asks for the gnostic protobuf encoding only; a 404 sends it to v3
+            // (or its compiled-in types) where a JSON answer would be a decoding error.
+            ["openapi", "v2"] if accepts_json(req) => {
+                Ok(Outcome::json(200, super::openapi::v2_document()))
+            }
+            ["openapi", "v2"] => Err(ApiError::no_route()),
+            ["openapi", "v3"] => Ok(Outcome::json(200, self.openapi_index())),
+            ["openapi", "v3", rest @ ..] => self
+                .openapi_document(&rest.join("/"))
+                .map(|doc| Outcome::json(200, doc))
+                .ok_or_else(ApiError::no_route),
             ["api"] => {
                 let format = Format::negotiate(req.header("accept"));
                 let address = self.address.get().cloned().unwrap_or_default();
@@ -293,6 +298,50 @@ impl Server {
         }
     }
 
+    /// The v3 index: the built-in documents plus one per served custom group-version.
+    fn openapi_index(&self) -> Value {
+        let mut index = super::openapi::v3_index();
+        let custom = self.store.read(|st| {
+            let types: Vec<&super::resources::ResourceType> = st
+                .catalog()
+                .types()
+                .iter()
+                .filter(|t| !t.builtin)
+                .map(|t| t.as_ref())
+                .collect();
+            super::custom::index_entries(&types, &crd_objects(st))
+        });
+        if let Some(paths) = index["paths"].as_object_mut() {
+            paths.extend(custom);
+        }
+        index
+    }
+
+    fn openapi_document(&self, path: &str) -> Option<Value> {
+        if let Some(doc) = super::openapi::v3_document(path) {
+            return Some(doc);
+        }
+        let (group, version) = path.strip_prefix("apis/")?.split_once('/')?;
+        self.store.read(|st| {
+            let types: Vec<&super::resources::ResourceType> = st
+                .catalog()
+                .types()
+                .iter()
+                .filter(|t| !t.builtin && t.gvk.group == group && t.gvk.version == version)
+                .map(|t| t.as_ref())
+                .collect();
+            if types.is_empty() {
+                return None;
+            }
+            Some(super::custom::document(
+                &types,
+                &crd_objects(st),
+                group,
+                version,
+            ))
+        })
+    }
+
     fn version(&self) -> Value {
         let v = self.config.kube_version.trim_start_matches('v');
         let mut parts = v.split('.');
@@ -312,6 +361,20 @@ impl Server {
             "platform": "linux/amd64",
         })
     }
+}
+
+fn crd_objects(st: &super::store::State) -> Vec<Value> {
+    let key = super::resources::ResourceKey {
+        group: "apiextensions.k8s.io".into(),
+        plural: "customresourcedefinitions".into(),
+    };
+    st.list(&key, None).map(|(_, v)| (**v).clone()).collect()
+}
+
+/// Whether the Accept header allows JSON (or anything).
+fn accepts_json(req: &ApiRequest) -> bool {
+    let accept = req.header("accept");
+    accept.is_empty() || accept.contains("json") || accept.contains("*/*")
 }
 
 /// What a handler produced.

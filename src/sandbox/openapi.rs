@@ -174,12 +174,14 @@ fn collect_refs(node: &Value, out: &mut Vec<String>) {
 fn publish_v3(node: &Value) -> Value {
     match node {
         Value::Object(map) => {
+            // A `$ref` key with a non-string value is a property *named* `$ref` (as in
+            // JSONSchemaProps.properties), not a reference.
             let mut out: Map<String, Value> = map
                 .iter()
-                .filter(|(k, _)| k.as_str() != "$ref")
+                .filter(|(k, v)| !(k.as_str() == "$ref" && v.is_string()))
                 .map(|(k, v)| (k.clone(), publish_v3(v)))
                 .collect();
-            if let Some(reference) = map.get("$ref") {
+            if let Some(reference @ Value::String(_)) = map.get("$ref") {
                 if out.is_empty() {
                     out.insert("$ref".into(), reference.clone());
                 } else {

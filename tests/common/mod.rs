@@ -305,3 +305,13 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
     }
     out
 }
+
+impl Sandbox {
+    /// Stops the sandbox gracefully (SIGTERM) and waits for it to exit; returns whether it
+    /// exited successfully.
+    pub fn stop(mut self) -> bool {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        self.child.wait().map(|s| s.success()).unwrap_or(false)
+    }
+}
