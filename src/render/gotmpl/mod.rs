@@ -14,5 +14,5 @@ pub mod lex;
 pub mod parse;
 pub mod value;
 
-pub use helm::{default_capabilities, render};
+pub use helm::render;
 pub use value::{Dict, Object, Value};
