@@ -548,7 +548,11 @@ fn parse_number(text: &str, pos: usize) -> Result<Number, ParseError> {
     }
     let lower = clean.to_ascii_lowercase();
     let is_hex = lower.trim_start_matches(['+', '-']).starts_with("0x");
-    if !is_hex {
+    if is_hex {
+        if let Some(f) = parse_hex_float(&lower) {
+            return Ok(Number::Float(f));
+        }
+    } else {
         if let Ok(f) = clean.parse::<f64>() {
             // A float literal with an integral value is still a float64 constant in an
             // interface{} argument only if written as a float (`1.0`); Go keeps `1e3` as float.
@@ -556,6 +560,29 @@ fn parse_number(text: &str, pos: usize) -> Result<Number, ParseError> {
         }
     }
     Err(ParseError::at(pos, format!("bad number syntax: {text:?}")))
+}
+
+/// A Go hexadecimal float literal such as `0x1p60` or `-0x1.8p-3`.
+fn parse_hex_float(lower: &str) -> Option<f64> {
+    let (neg, body) = match lower.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, lower.strip_prefix('+').unwrap_or(lower)),
+    };
+    let body = body.strip_prefix("0x")?;
+    let (mantissa, exp) = body.split_once('p')?;
+    let exp: i32 = exp.parse().ok()?;
+    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let mut value = 0f64;
+    for c in int_part.chars() {
+        value = value * 16.0 + f64::from(c.to_digit(16)?);
+    }
+    let mut scale = 1.0 / 16.0;
+    for c in frac_part.chars() {
+        value += f64::from(c.to_digit(16)?) * scale;
+        scale /= 16.0;
+    }
+    let v = value * 2f64.powi(exp);
+    Some(if neg { -v } else { v })
 }
 
 /// Collects all templates of one source into `(name, body)` pairs: the file itself first, then
@@ -630,5 +657,6 @@ mod tests {
         assert!(matches!(parse_number("0x1F", 0), Ok(Number::Int(31))));
         assert!(matches!(parse_number("1.5", 0), Ok(Number::Float(f)) if f == 1.5));
         assert!(matches!(parse_number("1e3", 0), Ok(Number::Float(_))));
+        assert!(matches!(parse_number("0x1p60", 0), Ok(Number::Float(f)) if f == 2f64.powi(60)));
     }
 }
