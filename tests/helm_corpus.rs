@@ -57,8 +57,14 @@ fn cases(corpus: &Path) -> Vec<Case> {
                 id: format!("{chart}/{case}"),
                 chart_dir: corpus.join("charts").join(chart),
                 case_dir,
-                release: release["name"].as_str().unwrap_or("release-name").to_string(),
-                namespace: release["namespace"].as_str().unwrap_or("default").to_string(),
+                release: release["name"]
+                    .as_str()
+                    .unwrap_or("release-name")
+                    .to_string(),
+                namespace: release["namespace"]
+                    .as_str()
+                    .unwrap_or("default")
+                    .to_string(),
                 nondeterministic,
             });
         }
