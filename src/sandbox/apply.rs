@@ -180,7 +180,8 @@ pub fn server_side_apply_to(
 
     match position {
         Some(i) => {
-            if entries[i].fields != config_set {
+            // The server refreshes the applier's time whenever the apply changed the object.
+            if entries[i].fields != config_set || !changed.is_empty() || !removed.is_empty() {
                 entries[i].time = Some(now.to_string());
             }
             entries[i].fields = config_set;

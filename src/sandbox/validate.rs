@@ -109,6 +109,44 @@ fn collect_unknown(value: &Value, schema: SchemaNode, path: &str, out: &mut Vec<
     }
 }
 
+/// Removes the fields [`unknown_fields`] names, as a real server's decoder drops them under
+/// `fieldValidation=Ignore|Warn` (they are never stored).
+pub fn drop_unknown_fields(gvk: &Gvk, object: &mut Value) {
+    let root = SchemaNode::for_kind(gvk);
+    if root.is_known() {
+        drop_unknown(object, root);
+    }
+}
+
+fn drop_unknown(value: &mut Value, schema: SchemaNode) {
+    match value {
+        Value::Object(map) => {
+            let properties = schema
+                .schema()
+                .and_then(|s| s.get("properties"))
+                .and_then(Value::as_object);
+            if schema.is_closed() {
+                map.retain(|key, _| properties.is_some_and(|p| p.contains_key(key)));
+            }
+            for (key, child) in map.iter_mut() {
+                let child_schema = schema.field(key);
+                if child_schema.is_known() {
+                    drop_unknown(child, child_schema);
+                }
+            }
+        }
+        Value::Array(items) => {
+            let item_schema = schema.items();
+            if item_schema.is_known() {
+                items
+                    .iter_mut()
+                    .for_each(|item| drop_unknown(item, item_schema));
+            }
+        }
+        _ => {}
+    }
+}
+
 /// The server's Status message for a 422: `Deployment.apps "web" is invalid: <causes>`.
 pub fn invalid_message(gvk: &Gvk, name: &str, causes: &[Cause]) -> String {
     let parts: Vec<String> = causes
@@ -1566,6 +1604,16 @@ mod tests {
             ]
         );
         assert!(unknown_fields(&gvk("apps", "Deployment"), &deployment()).is_empty());
+        let mut dropped = d.clone();
+        drop_unknown_fields(&gvk("apps", "Deployment"), &mut dropped);
+        let mut expected = d.clone();
+        expected["spec"]
+            .as_object_mut()
+            .map(|m| m.remove("replica"));
+        expected["spec"]["template"]["spec"]["containers"][0]
+            .as_object_mut()
+            .map(|m| m.remove("imagePullPolice"));
+        assert_eq!(dropped, expected);
         let cr = json!({"spec": {"whatever": 1}});
         assert!(unknown_fields(&gvk("example.com", "Widget"), &cr).is_empty());
     }
