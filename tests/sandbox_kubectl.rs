@@ -391,3 +391,65 @@ fn kubectl_get_by_label_and_wait_for_delete() {
     let gone = sandbox.kubectl(&["get", "cm", "settings"]);
     assert!(stderr(&gone).contains("NotFound"), "{}", stderr(&gone));
 }
+
+#[test]
+fn kubectl_get_prints_the_server_side_columns() {
+    let sandbox = Sandbox::start();
+    let file = sandbox.write_file("app.yaml", APP);
+    ok(&sandbox.kubectl(&[
+        "apply",
+        "--server-side",
+        "-f",
+        file.to_str().expect("utf-8 path"),
+    ]));
+    ok(&sandbox.kubectl(&[
+        "create",
+        "secret",
+        "generic",
+        "creds",
+        "--from-literal=user=me",
+        "--from-literal=pass=x",
+    ]));
+    let secrets = ok(&sandbox.kubectl(&["get", "secrets"]));
+    let header: Vec<&str> = secrets
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    assert_eq!(header, ["NAME", "TYPE", "DATA", "AGE"], "{secrets}");
+    let row: Vec<&str> = secrets
+        .lines()
+        .nth(1)
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    assert_eq!(&row[..3], ["creds", "Opaque", "2"], "{secrets}");
+    let deploy = ok(&sandbox.kubectl(&["get", "deploy", "-o", "wide"]));
+    let header: Vec<&str> = deploy
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        header,
+        [
+            "NAME",
+            "READY",
+            "UP-TO-DATE",
+            "AVAILABLE",
+            "AGE",
+            "CONTAINERS",
+            "IMAGES",
+            "SELECTOR"
+        ],
+        "{deploy}"
+    );
+    assert!(
+        deploy.contains("nginx:1.27") && deploy.contains("app=web"),
+        "{deploy}"
+    );
+    let svc = ok(&sandbox.kubectl(&["get", "svc", "web"]));
+    assert!(svc.contains("ClusterIP") && svc.contains("80/TCP"), "{svc}");
+}

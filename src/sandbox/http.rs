@@ -411,6 +411,16 @@ impl Outcome {
         }
     }
 
+    /// A JSON answer with a specific Content-Type (Tables, discovery documents).
+    pub fn typed(code: u16, body: Value, content_type: &'static str) -> Self {
+        Outcome::Object {
+            code,
+            body,
+            warnings: Vec::new(),
+            content_type: Some(content_type),
+        }
+    }
+
     fn discovery(format: Format, body: Value) -> Self {
         Outcome::Object {
             code: 200,

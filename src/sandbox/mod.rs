@@ -24,6 +24,7 @@ pub mod selector;
 pub mod serve;
 pub mod status;
 pub mod store;
+pub mod table;
 pub mod validate;
 pub mod watch;
 

@@ -17,7 +17,7 @@ use super::resources::{custom_types, GenerationRule, ResourceType};
 use super::selector::{FieldSelector, LabelSelector};
 use super::status::{delete_success, ApiError};
 use super::store::{ObjectKey, State, Txn};
-use super::{apply, defaults, patch, protobuf, validate, watch};
+use super::{apply, defaults, patch, protobuf, table, validate, watch};
 
 /// Namespaces a real cluster refuses to delete.
 const PROTECTED_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public"];
@@ -92,7 +92,7 @@ pub async fn handle(
     match (&req.method, &target.name) {
         (&Method::GET, None) if is_watch => watch::start(server, req, &target),
         (&Method::GET, None) => list(server, req, &target),
-        (&Method::GET, Some(name)) => get(server, &target, name),
+        (&Method::GET, Some(name)) => get(server, req, &target, name),
         (&Method::POST, None) => create(server, req, &target),
         (&Method::PUT, Some(name)) => update(server, req, &target, name),
         (&Method::PATCH, Some(name)) => patch_object(server, req, &target, name),
@@ -117,7 +117,12 @@ fn present(rt: &ResourceType, object: &Value) -> Value {
     o
 }
 
-fn get(server: &Server, target: &Target, name: &str) -> Result<Outcome, ApiError> {
+fn get(
+    server: &Server,
+    req: &ApiRequest,
+    target: &Target,
+    name: &str,
+) -> Result<Outcome, ApiError> {
     let key = ObjectKey::new(&target.rt, target.namespace.as_deref().unwrap_or(""), name);
     let obj = server
         .store
@@ -126,7 +131,17 @@ fn get(server: &Server, target: &Target, name: &str) -> Result<Outcome, ApiError
     if target.subresource.as_deref() == Some("scale") {
         return Ok(Outcome::json(200, scale_of(&target.rt, &obj)));
     }
-    Ok(Outcome::json(200, present(&target.rt, &obj)))
+    let object = present(&target.rt, &obj);
+    if table::wants_table(req.header("accept")) {
+        let rv = object["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        let include = req.query("includeObject").unwrap_or("Metadata");
+        let t = table::render(&target.rt, &[object], &rv, include, chrono::Utc::now());
+        return Ok(Outcome::typed(200, t, table::CONTENT_TYPE));
+    }
+    Ok(Outcome::json(200, object))
 }
 
 fn scale_of(rt: &ResourceType, obj: &Value) -> Value {
@@ -194,6 +209,7 @@ fn list(server: &Server, req: &ApiRequest, target: &Target) -> Result<Outcome, A
         None => None,
     };
     let key = target.rt.key();
+    let as_table = table::wants_table(req.header("accept"));
     let (items, rv, next, remaining) = server.store.read(|st| {
         let mut items = Vec::new();
         let mut next = None;
@@ -216,10 +232,31 @@ fn list(server: &Server, req: &ApiRequest, target: &Target) -> Result<Outcome, A
                 remaining += 1;
                 continue;
             }
-            items.push((k.clone(), strip_type_meta(&target.rt, obj)));
+            let item = if as_table {
+                present(&target.rt, obj)
+            } else {
+                strip_type_meta(&target.rt, obj)
+            };
+            items.push((k.clone(), item));
         }
         (items, st.resource_version(), next, remaining)
     });
+    if as_table {
+        let objects: Vec<Value> = items.into_iter().map(|(_, v)| v).collect();
+        let include = req.query("includeObject").unwrap_or("Metadata");
+        let mut t = table::render(
+            &target.rt,
+            &objects,
+            &rv.to_string(),
+            include,
+            chrono::Utc::now(),
+        );
+        if let Some((ns, name)) = next {
+            t["metadata"]["continue"] = json!(encode_continue(rv, &ns, &name));
+            t["metadata"]["remainingItemCount"] = json!(remaining);
+        }
+        return Ok(Outcome::typed(200, t, table::CONTENT_TYPE));
+    }
     let mut metadata = json!({"resourceVersion": rv.to_string()});
     if let Some((ns, name)) = next {
         metadata["continue"] = json!(encode_continue(rv, &ns, &name));
@@ -1022,11 +1059,12 @@ fn patch_object(
                     require_namespace(txn, &namespace)?;
                 }
             }
-            let merged = apply::server_side_apply(
+            let merged = apply::server_side_apply_to(
                 &rt.gvk,
                 old.as_deref(),
                 &config,
                 &opts.manager,
+                sub,
                 force.unwrap_or(false),
                 &now(),
             )
