@@ -167,10 +167,26 @@ fn lint_environment(chart: &Chart, env: Option<String>, options: &LintOptions) -
     };
     let rendered = match render::render(&composed.chart, &composed.values, &render_options) {
         Ok(r) => r,
+        Err(render::RenderError::Template {
+            template,
+            line,
+            column,
+            message,
+        }) => return vec![error(format!("{template}:{line}:{column}"), message)],
         Err(e) => return vec![error(chart.name().to_string(), e.to_string())],
     };
     let sorted = match manifest::sort_manifests(&rendered.files, KindOrder::Install) {
         Ok(s) => s,
+        Err(manifest::ManifestError::NotAnObject {
+            source_path,
+            line,
+            problem,
+        }) => {
+            return vec![error(
+                format!("{source_path}:{line}"),
+                format!("the rendered document is not a Kubernetes object: {problem}"),
+            )]
+        }
         Err(e) => return vec![error(chart.name().to_string(), e.to_string())],
     };
     let mut findings: Vec<Finding> = composed
