@@ -571,7 +571,11 @@ fn archive_with_symlink_is_rejected() {
 #[test]
 fn archive_inflating_past_100_mib_is_rejected() {
     let bytes = std::fs::read(root().join("testdata/bomb-104mib.tgz")).unwrap();
-    archive_fails("bomb.tgz", bytes, &["inflates to more than 104857600 bytes"]);
+    archive_fails(
+        "bomb.tgz",
+        bytes,
+        &["inflates to more than 104857600 bytes"],
+    );
 }
 
 // ---- judge: Kubernetes' own OpenAPI schemas (kubernetes-validate) ----
@@ -604,7 +608,14 @@ fn example_charts_are_valid_kubernetes_in_every_environment() {
             let file = dir.path().join(format!("{chart}-{env}.yaml"));
             std::fs::write(&file, &out.stdout).unwrap();
             let judged = std::process::Command::new(&python)
-                .args(["-m", "kubernetes_validate", "--strict", "--quiet", "-k", "1.33.0"])
+                .args([
+                    "-m",
+                    "kubernetes_validate",
+                    "--strict",
+                    "--quiet",
+                    "-k",
+                    "1.33.0",
+                ])
                 .arg(&file)
                 .output()
                 .unwrap();
@@ -616,4 +627,22 @@ fn example_charts_are_valid_kubernetes_in_every_environment() {
             );
         }
     }
+}
+
+#[test]
+fn kube_version_constraint_of_the_chart_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = write_chart(
+        dir.path(),
+        "demo",
+        "apiVersion: v2\nname: demo\nversion: 0.1.0\nengine: tera\nkubeVersion: \">=1.30.0-0\"\n",
+        &[("templates/cm.yaml", CONFIGMAP)],
+    );
+    let path = chart.to_str().unwrap();
+    let ok = rudder(&["template", path, "--set", "a=1", "--kube-version", "1.31"]);
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    fails_with(
+        &["template", path, "--set", "a=1", "--kube-version", "1.29"],
+        &[">=1.30.0-0", "v1.29.0"],
+    );
 }

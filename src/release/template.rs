@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::chart::{self, Chart, ChartError};
+use crate::chart::{self, Chart, ChartError, ConstraintError};
 use crate::manifest::{self, KindOrder, ManifestError, SortedManifests};
 use crate::render::{self, RenderError, RenderOptions, Rendered};
 use crate::values::{self, Composed, ValuesError, ValuesInputs};
@@ -70,6 +70,9 @@ fn collect_crds(chart: &Chart, prefix: &str, out: &mut String) {
 pub enum TemplateError {
     #[error(transparent)]
     Chart(#[from] ChartError),
+    /// The chart's `kubeVersion` excludes the Kubernetes version rendered for.
+    #[error("{0} (set --kube-version, or render against a newer cluster)")]
+    KubeVersion(#[from] ConstraintError),
     #[error(transparent)]
     Values(#[from] ValuesError),
     #[error(transparent)]
@@ -94,6 +97,11 @@ pub fn template_chart(
     inputs: &ValuesInputs,
     options: &RenderOptions,
 ) -> Result<Templated, TemplateError> {
+    chart::check_kube_version(
+        chart.name(),
+        &chart.metadata.kube_version,
+        &options.capabilities.kube_version.version,
+    )?;
     let composed = values::compose(chart, inputs)?;
     let rendered = render::render(&composed.chart, &composed.values, options)?;
     let sorted = manifest::sort_manifests(&rendered.files, KindOrder::Install)?;
