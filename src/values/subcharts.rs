@@ -9,7 +9,7 @@
 
 use serde_json::{Map, Value};
 
-use super::coalesce::{self, coalesce_tables, CoalesceError};
+use super::coalesce::{self, CoalesceError};
 use crate::chart::constraint::is_compatible_range;
 use crate::chart::Chart;
 
@@ -164,6 +164,11 @@ fn path_value<'a>(values: &'a Map<String, Value>, path: &str) -> Option<&'a Valu
 /// Helm's `processDependencyImportValues` (merge mode, as Helm 4 runs it): children first,
 /// then each chart's values become its defaults merged with its subcharts' defaults and the
 /// imported values (imports below the parent's own values).
+///
+/// Helm inserts imported tables into the result by reference, so a later import that merges
+/// into the same parent key also changes every other place that table was imported to (and the
+/// child's own copy). Charts depend on that (Helm's own test charts do), so the merging here
+/// runs on [`shared::Table`]s that alias the same way.
 fn process_import_values(chart: &mut Chart) -> Result<(), CoalesceError> {
     for sub in chart.dependencies.iter_mut() {
         process_import_values(sub)?;
@@ -171,40 +176,173 @@ fn process_import_values(chart: &mut Chart) -> Result<(), CoalesceError> {
     if chart.metadata.dependencies.is_empty() {
         return Ok(());
     }
-    let merged = coalesce::merge_values(chart, &Map::new())?;
-    let mut imported = Map::new();
+    let merged = shared::Table::from_map(coalesce::merge_values(chart, &Map::new())?);
+    let imported = shared::Table::new();
     for req in chart.metadata.dependencies.iter_mut() {
         let mut normalised = Vec::new();
         for import in &req.import_values {
-            match import {
+            let (child, parent) = match import {
                 Value::Object(spec) => {
-                    let child = go_string(spec.get("child"));
-                    let parent = go_string(spec.get("parent"));
-                    normalised.push(serde_json::json!({"child": child, "parent": parent}));
-                    let Some(found) = table(&merged, &format!("{}.{child}", req.name)) else {
-                        tracing::warn!("import-values: chart {} has no table {child}", req.name);
-                        continue;
-                    };
-                    coalesce_tables(&mut imported, path_to_map(&parent, found.clone()), true);
+                    (go_string(spec.get("child")), go_string(spec.get("parent")))
                 }
-                Value::String(export) => {
-                    let child = format!("exports.{export}");
-                    normalised.push(serde_json::json!({"child": child, "parent": "."}));
-                    let Some(found) = table(&merged, &format!("{}.{child}", req.name)) else {
-                        tracing::warn!("import-values: chart {} has no table {child}", req.name);
-                        continue;
-                    };
-                    coalesce_tables(&mut imported, found.clone(), true);
-                }
-                _ => {}
-            }
+                Value::String(export) => (format!("exports.{export}"), ".".to_string()),
+                _ => continue,
+            };
+            normalised.push(serde_json::json!({"child": child, "parent": parent}));
+            let Some(found) = merged.table_at(&format!("{}.{child}", req.name)) else {
+                tracing::warn!("import-values: chart {} has no table {child}", req.name);
+                continue;
+            };
+            let found = if found.is_empty() {
+                shared::Table::new()
+            } else {
+                found
+            };
+            let source = if matches!(import, Value::String(_)) {
+                found
+            } else {
+                shared::Table::nest(&parent, found)
+            };
+            imported.merge_from(&source);
         }
         req.import_values = normalised;
     }
-    let mut values = merged;
-    coalesce_tables(&mut values, imported, true);
-    chart.values = Value::Object(values);
+    let values = shared::Table::from_map(merged.to_map());
+    values.merge_from(&imported);
+    chart.values = Value::Object(values.to_map());
     Ok(())
+}
+
+/// Maps with Go's reference semantics, for the one place where Helm's result depends on them.
+mod shared {
+    use std::cell::RefCell;
+    use std::collections::BTreeMap;
+    use std::rc::Rc;
+
+    use serde_json::{Map, Value};
+
+    #[derive(Clone)]
+    enum Node {
+        Table(Table),
+        Other(Value),
+    }
+
+    impl Node {
+        fn from_value(v: Value) -> Node {
+            match v {
+                Value::Object(map) => Node::Table(Table::from_map(map)),
+                other => Node::Other(other),
+            }
+        }
+
+        fn to_value(&self) -> Value {
+            match self {
+                Node::Table(t) => Value::Object(t.to_map()),
+                Node::Other(v) => v.clone(),
+            }
+        }
+
+        fn is_null(&self) -> bool {
+            matches!(self, Node::Other(Value::Null))
+        }
+    }
+
+    /// A map shared by reference, like a Go `map[string]any`.
+    #[derive(Clone)]
+    pub(super) struct Table(Rc<RefCell<BTreeMap<String, Node>>>);
+
+    impl Table {
+        pub(super) fn new() -> Table {
+            Table(Rc::new(RefCell::new(BTreeMap::new())))
+        }
+
+        pub(super) fn from_map(map: Map<String, Value>) -> Table {
+            let entries = map
+                .into_iter()
+                .map(|(k, v)| (k, Node::from_value(v)))
+                .collect();
+            Table(Rc::new(RefCell::new(entries)))
+        }
+
+        pub(super) fn to_map(&self) -> Map<String, Value> {
+            self.0
+                .borrow()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_value()))
+                .collect()
+        }
+
+        pub(super) fn is_empty(&self) -> bool {
+            self.0.borrow().is_empty()
+        }
+
+        fn get(&self, key: &str) -> Option<Node> {
+            self.0.borrow().get(key).cloned()
+        }
+
+        /// Helm's `Values.Table`: the table at a dotted path, by reference.
+        pub(super) fn table_at(&self, path: &str) -> Option<Table> {
+            let mut current = self.clone();
+            for part in path.split('.') {
+                match current.get(part) {
+                    Some(Node::Table(next)) => current = next,
+                    _ => return None,
+                }
+            }
+            Some(current)
+        }
+
+        /// Helm's `pathToMap`: `table` below a dotted path (`.` is the table itself).
+        pub(super) fn nest(path: &str, table: Table) -> Table {
+            if path == "." {
+                return table;
+            }
+            let mut current = table;
+            for part in path.split('.').rev() {
+                let outer = Table::new();
+                outer
+                    .0
+                    .borrow_mut()
+                    .insert(part.to_string(), Node::Table(current));
+                current = outer;
+            }
+            current
+        }
+
+        /// Helm's `MergeTables(self, src)`: `self` is authoritative; tables of `src` are inserted
+        /// by reference; like Helm, `src` gains a `null` for every `null` key of `self`.
+        pub(super) fn merge_from(&self, src: &Table) {
+            if Rc::ptr_eq(&self.0, &src.0) {
+                return;
+            }
+            let null_keys: Vec<String> = self
+                .0
+                .borrow()
+                .iter()
+                .filter(|(_, v)| v.is_null())
+                .map(|(k, _)| k.clone())
+                .collect();
+            for key in null_keys {
+                src.0.borrow_mut().insert(key, Node::Other(Value::Null));
+            }
+            let entries: Vec<(String, Node)> = src
+                .0
+                .borrow()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            for (key, value) in entries {
+                let existing = self.get(&key);
+                match (existing, value) {
+                    (None, value) => {
+                        self.0.borrow_mut().insert(key, value);
+                    }
+                    (Some(Node::Table(dst)), Node::Table(src)) => dst.merge_from(&src),
+                    _ => {}
+                }
+            }
+        }
+    }
 }
 
 /// Go's `fmt.Sprintf("%v", x)` for the scalar shapes an import-values entry uses.
@@ -214,20 +352,6 @@ fn go_string(v: Option<&Value>) -> String {
         Some(Value::String(s)) => s.clone(),
         Some(other) => other.to_string(),
     }
-}
-
-/// Helm's `pathToMap`: nests `data` below a dotted path (`.` means the top).
-fn path_to_map(path: &str, data: Map<String, Value>) -> Map<String, Value> {
-    if path == "." {
-        return data;
-    }
-    let mut current = data;
-    for part in path.split('.').rev() {
-        let mut outer = Map::new();
-        outer.insert(part.to_string(), Value::Object(current));
-        current = outer;
-    }
-    current
 }
 
 #[cfg(test)]
