@@ -209,11 +209,14 @@ pub fn connect(runtime: &tokio::runtime::Runtime, global: &GlobalArgs) -> miette
 pub fn progress() -> Progress {
     let timestamps = !std::io::stderr().is_terminal();
     Arc::new(move |line: &str| {
-        if timestamps {
-            eprintln!("{} {line}", chrono::Utc::now().format("%H:%M:%S"));
+        use std::io::Write as _;
+        // A closed stderr (a pipe into `head`) must not abort the operation half-way.
+        let mut err = std::io::stderr().lock();
+        let _ = if timestamps {
+            writeln!(err, "{} {line}", chrono::Utc::now().format("%H:%M:%S"))
         } else {
-            eprintln!("{line}");
-        }
+            writeln!(err, "{line}")
+        };
     })
 }
 

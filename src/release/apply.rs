@@ -233,12 +233,17 @@ async fn read_live(
     Ok(live)
 }
 
-/// Checks ownership, immutable fields and field conflicts before anything is changed; returns
-/// the live objects and which objects must be replaced (`--force-replace`).
-async fn preflight(
-    ctx: &Context<'_>,
-    desired: &[Desired],
-) -> Result<(BTreeMap<ObjectRef, Value>, BTreeSet<ObjectRef>), ReleaseError> {
+/// What the pre-flight found: the live objects and which must be replaced.
+#[derive(Debug, Default)]
+pub(crate) struct Plan {
+    live: BTreeMap<ObjectRef, Value>,
+    /// Objects whose change touches an immutable field (`--force-replace`).
+    replace: BTreeSet<ObjectRef>,
+}
+
+/// Checks ownership, immutable fields and field conflicts before anything is changed (callers
+/// run it before taking the release lock, so a refused operation leaves no revision behind).
+pub(crate) async fn check(ctx: &Context<'_>, desired: &[Desired]) -> Result<Plan, ReleaseError> {
     let live = read_live(ctx.cluster, desired).await?;
     let mut not_ours = Vec::new();
     let mut replace = BTreeSet::new();
@@ -325,7 +330,7 @@ async fn preflight(
     if !conflicts.is_empty() {
         return Err(ReleaseError::Conflicts { conflicts });
     }
-    Ok((live, replace))
+    Ok(Plan { live, replace })
 }
 
 fn is_immutable_error(e: &ClusterError) -> bool {
@@ -336,8 +341,9 @@ fn is_immutable_error(e: &ClusterError) -> bool {
 pub(crate) async fn apply_all(
     ctx: &Context<'_>,
     desired: &[Desired],
+    plan: &Plan,
 ) -> Result<Applied, ReleaseError> {
-    let (live, replace) = preflight(ctx, desired).await?;
+    let Plan { live, replace } = plan;
     let dry_run = ctx.settings.dry_run == DryRun::Server;
     let mut applied = Applied::default();
     let mut start = 0;

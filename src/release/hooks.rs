@@ -67,7 +67,10 @@ async fn run_one(ctx: &Context<'_>, hook: &mut Hook, event: &str) -> Result<(), 
         force: true,
         dry_run: false,
     };
-    ctx.cluster.apply(&object, options).await?;
+    if let Err(e) = ctx.cluster.apply(&object, options).await {
+        hook.last_run.phase = "Failed".into();
+        return Err(hook_error(e.to_string()));
+    }
     let outcome = if matches!(reference.kind.as_str(), "Job" | "Pod") {
         ctx.cluster
             .wait_ready(

@@ -145,8 +145,9 @@ pub async fn install(
         notices.extend(install_crds(&ctx, &composed.chart).await?);
     }
     let desired = apply::prepare(&ctx, objects_of_manifest(&record.manifest)?).await?;
+    let plan = apply::check(&ctx, &desired).await?;
     if options.settings.dry_run == DryRun::Server {
-        apply::apply_all(&ctx, &desired).await?;
+        apply::apply_all(&ctx, &desired, &plan).await?;
         record.set_status(Status::PendingInstall, "Dry run complete");
         return Ok(Outcome {
             release: record,
@@ -156,7 +157,7 @@ pub async fn install(
     }
     let store = Store::new(cluster.clone());
     let held = lock::acquire(&store, &record, options.settings.timeout).await?;
-    let result = deploy(&ctx, &desired, &[], &mut record.hooks, "install").await;
+    let result = deploy(&ctx, &desired, &plan, &[], &mut record.hooks, "install").await;
     match result {
         Ok(()) => {
             let description = options
@@ -210,12 +211,13 @@ pub async fn install(
 pub(crate) async fn deploy(
     ctx: &Context<'_>,
     desired: &[Desired],
+    plan: &apply::Plan,
     removed: &[(ObjectRef, bool)],
     hooks: &mut [storage::Hook],
     event: &str,
 ) -> Result<(), ReleaseError> {
     hooks::run(ctx, hooks, &format!("pre-{event}")).await?;
-    apply::apply_all(ctx, desired).await?;
+    apply::apply_all(ctx, desired, plan).await?;
     if !removed.is_empty() {
         apply::delete_objects(ctx, removed, Cascade::Background).await?;
     }

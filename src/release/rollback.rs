@@ -107,6 +107,7 @@ pub async fn rollback(
         apply::references(cluster, &namespace, objects_of_manifest(&current.manifest)?).await?,
         &desired,
     );
+    let plan = apply::check(&ctx, &desired).await?;
     match options.settings.dry_run {
         DryRun::Client => {
             record.set_status(Status::PendingRollback, "Dry run complete");
@@ -117,7 +118,7 @@ pub async fn rollback(
             });
         }
         DryRun::Server => {
-            apply::apply_all(&ctx, &desired).await?;
+            apply::apply_all(&ctx, &desired, &plan).await?;
             record.set_status(Status::PendingRollback, "Dry run complete");
             return Ok(Outcome {
                 release: record,
@@ -134,7 +135,15 @@ pub async fn rollback(
         .filter(|(_, keep)| *keep)
         .map(|(r, _)| r.to_string())
         .collect();
-    let result = install::deploy(&ctx, &desired, &removed, &mut record.hooks, "rollback").await;
+    let result = install::deploy(
+        &ctx,
+        &desired,
+        &plan,
+        &removed,
+        &mut record.hooks,
+        "rollback",
+    )
+    .await;
     match result {
         Ok(()) => {
             supersede_deployed(&store, &history).await?;

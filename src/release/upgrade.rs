@@ -211,8 +211,9 @@ pub async fn upgrade(
         .await?,
         &desired,
     );
+    let plan = apply::check(&ctx, &desired).await?;
     if options.settings.dry_run == DryRun::Server {
-        apply::apply_all(&ctx, &desired).await?;
+        apply::apply_all(&ctx, &desired, &plan).await?;
         record.set_status(Status::PendingUpgrade, "Dry run complete");
         return Ok(Outcome {
             release: record,
@@ -227,7 +228,15 @@ pub async fn upgrade(
         .filter(|(_, keep)| *keep)
         .map(|(r, _)| r.to_string())
         .collect();
-    let result = install::deploy(&ctx, &desired, &removed, &mut record.hooks, "upgrade").await;
+    let result = install::deploy(
+        &ctx,
+        &desired,
+        &plan,
+        &removed,
+        &mut record.hooks,
+        "upgrade",
+    )
+    .await;
     match result {
         Ok(()) => {
             supersede_deployed(&store, &history).await?;
