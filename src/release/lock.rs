@@ -15,6 +15,7 @@ use super::ReleaseError;
 /// A held release lock.
 pub struct Held {
     store: Store,
+    info: LockInfo,
     /// `true` once the final record is written; the heartbeat stops writing then.
     done: Arc<Mutex<bool>>,
     task: tokio::task::JoinHandle<()>,
@@ -38,7 +39,7 @@ pub async fn acquire(
         let store = store.clone();
         let done = done.clone();
         let pending = pending.clone();
-        let mut info = info.clone();
+        let mut beat = info.clone();
         tokio::spawn(async move {
             let interval = heartbeat_interval(timeout);
             loop {
@@ -47,8 +48,8 @@ pub async fn acquire(
                 if *finished {
                     return;
                 }
-                info.heartbeat = storage::now_go();
-                if let Err(e) = store.update(&pending, Some(&info)).await {
+                beat.heartbeat = storage::now_go();
+                if let Err(e) = store.update(&pending, Some(&beat)).await {
                     tracing::debug!("heartbeat failed: {e}");
                 }
                 drop(finished);
@@ -57,6 +58,7 @@ pub async fn acquire(
     };
     Ok(Held {
         store: store.clone(),
+        info,
         done,
         task,
     })
@@ -70,7 +72,9 @@ impl Held {
             *finished = true;
         }
         self.task.abort();
-        self.store.update(final_record, None).await
+        // The holder stays recorded (Helm ignores it): a racing operation can then say who
+        // wrote the revision it lost to.
+        self.store.update(final_record, Some(&self.info)).await
     }
 }
 

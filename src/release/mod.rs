@@ -132,6 +132,13 @@ pub enum ReleaseError {
         holder: String,
         since: String,
     },
+    /// Another operation wrote the revision this one meant to write, and has finished.
+    #[error("release {name} was changed by {holder} while this operation was being prepared (revision {revision} now exists); run it again")]
+    Raced {
+        name: String,
+        revision: u64,
+        holder: String,
+    },
     #[error(transparent)]
     Cluster(#[from] ClusterError),
     #[error(transparent)]

@@ -99,6 +99,15 @@ impl Store {
         let status = storage::from_secret(&secret)
             .map(|r| r.status())
             .unwrap_or(Status::Unknown);
+        if !status.is_pending() {
+            return ReleaseError::Raced {
+                name: release.name.clone(),
+                revision: release.version,
+                holder: storage::lock_of(&secret)
+                    .map(|l| l.holder)
+                    .unwrap_or_else(|| "another client".to_string()),
+            };
+        }
         locked_error(
             &release.name,
             status,
