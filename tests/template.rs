@@ -646,3 +646,46 @@ fn kube_version_constraint_of_the_chart_is_checked() {
         &[">=1.30.0-0", "v1.29.0"],
     );
 }
+
+#[test]
+fn hooks_print_after_manifests_and_can_be_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = write_chart(
+        dir.path(),
+        "demo",
+        CHART_YAML,
+        &[
+            ("templates/cm.yaml", CONFIGMAP),
+            (
+                "templates/migrate.yaml",
+                "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  annotations:\n    helm.sh/hook: pre-install,pre-upgrade\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n        - name: m\n          image: busybox\n",
+            ),
+            (
+                "templates/test.yaml",
+                "apiVersion: v1\nkind: Pod\nmetadata:\n  name: smoke\n  annotations:\n    helm.sh/hook: test\nspec:\n  containers:\n    - name: t\n      image: busybox\n",
+            ),
+        ],
+    );
+    let path = chart.to_str().unwrap();
+    let all = stdout(&rudder(&["template", path, "--set", "a=1"]));
+    let sources: Vec<&str> = all.lines().filter(|l| l.starts_with("# Source:")).collect();
+    assert_eq!(
+        sources,
+        [
+            "# Source: demo/templates/cm.yaml",
+            "# Source: demo/templates/test.yaml",
+            "# Source: demo/templates/migrate.yaml"
+        ],
+        "manifests first, then hooks in kind order (Pod before Job)"
+    );
+    let no_tests = stdout(&rudder(&["template", path, "--set", "a=1", "--skip-tests"]));
+    assert!(
+        !no_tests.contains("smoke") && no_tests.contains("migrate"),
+        "{no_tests}"
+    );
+    let no_hooks = stdout(&rudder(&["template", path, "--set", "a=1", "--no-hooks"]));
+    assert!(
+        !no_hooks.contains("migrate") && !no_hooks.contains("smoke"),
+        "{no_hooks}"
+    );
+}

@@ -273,3 +273,49 @@ fn get_env_is_disabled() {
     let err = render_one("{{ get_env(name=\"HOME\") }}", json!({})).unwrap_err();
     assert!(err.to_string().contains("get_env is disabled"), "{err}");
 }
+
+struct FakeCluster;
+
+impl crate::render::Lookup for FakeCluster {
+    fn lookup(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Value, String> {
+        if (api_version, kind, namespace, name) == ("v1", "Secret", "ns", "db") {
+            Ok(json!({"data": {"password": "c2VjcmV0"}}))
+        } else {
+            Err(format!("{kind} {name} is forbidden"))
+        }
+    }
+}
+
+#[test]
+fn lookup_reads_the_live_cluster_when_there_is_one() {
+    let c = chart(
+        "c",
+        &[(
+            "x.yaml",
+            "{% set s = lookup(api_version=\"v1\", kind=\"Secret\", namespace=Release.Namespace, name=\"db\") %}{{ s.data.password | b64dec }}",
+        )],
+    );
+    let mut opts = options();
+    opts.lookup = Some(std::sync::Arc::new(FakeCluster));
+    let out = render(&c, &json!({}), &opts).unwrap();
+    assert_eq!(out.files["c/templates/x.yaml"], "secret");
+
+    let c = chart(
+        "c",
+        &[(
+            "x.yaml",
+            "{{ lookup(api_version=\"v1\", kind=\"Secret\", namespace=\"ns\", name=\"other\") }}",
+        )],
+    );
+    let err = render(&c, &json!({}), &opts).unwrap_err();
+    assert!(
+        err.to_string().contains("Secret other is forbidden"),
+        "{err}"
+    );
+}
