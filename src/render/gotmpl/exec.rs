@@ -134,6 +134,10 @@ pub struct ExecError {
     pub location: String,
     /// The message of a `fail` or `required` call, which Helm prints on its own.
     pub helm_message: Option<String>,
+    /// Helm's readable trace (location, `executing "NAME" at <NODE>:`, message) per template
+    /// level, when Helm can build one: only for errors the executor itself raises (not function
+    /// errors, which Helm prints raw).
+    pub trace: Option<Vec<[String; 3]>>,
 }
 
 impl ExecError {
@@ -142,6 +146,7 @@ impl ExecError {
             message,
             location: String::new(),
             helm_message: None,
+            trace: None,
         }
     }
 }
@@ -167,6 +172,8 @@ enum Fault {
     /// A `fail`/`required` message (Helm's HELM_ERR_START...HELM_ERR_END).
     Helm(String),
     Nested(ExecError, String),
+    /// An error from a `{{template}}` call, which Go propagates unchanged.
+    Passthrough(ExecError),
 }
 
 type EvalResult<T> = Result<T, Box<(usize, String, Fault)>>;
@@ -323,11 +330,7 @@ impl<'a> Exec<'a> {
                     );
                 };
                 if let Err(e) = self.run(name, &t, data, out) {
-                    return Err(Box::new((
-                        *pos,
-                        format!("template \"{name}\""),
-                        Fault::Nested(e, String::new()),
-                    )));
+                    return Err(Box::new((*pos, String::new(), Fault::Passthrough(e))));
                 }
             }
             Node::Break(_) => return Ok(Flow::Break),
@@ -542,6 +545,9 @@ impl<'a> Exec<'a> {
         args: &[Arg],
         final_: Option<Value>,
     ) -> EvalResult<Value> {
+        // Go reports field errors at the field node: its own text, not the whole command.
+        let node_text = field_node_text(cmd, pos, chain);
+        let node_text = node_text.as_str();
         let mut r = receiver;
         let n = chain.len();
         for (i, name) in chain.iter().enumerate() {
@@ -552,7 +558,7 @@ impl<'a> Exec<'a> {
                     if last && (!args.is_empty() || final_.is_some()) {
                         return fault(
                             pos,
-                            &cmd.text,
+                            node_text,
                             format!("nil data; no entry for key \"{name}\""),
                         );
                     }
@@ -560,7 +566,7 @@ impl<'a> Exec<'a> {
                 }
                 return fault(
                     pos,
-                    &cmd.text,
+                    node_text,
                     format!("nil pointer evaluating interface {{}}.{name}"),
                 );
             }
@@ -570,7 +576,7 @@ impl<'a> Exec<'a> {
                     if has_args {
                         return fault(
                             pos,
-                            &cmd.text,
+                            node_text,
                             format!("{name} is not a method but has arguments"),
                         );
                     }
@@ -589,12 +595,12 @@ impl<'a> Exec<'a> {
                     match o.member(name, &argv) {
                         Some(Ok(v)) => v,
                         Some(Err(e)) => {
-                            return fault(pos, &cmd.text, format!("error calling {name}: {e}"))
+                            return fault(pos, node_text, format!("error calling {name}: {e}"))
                         }
                         None => {
                             return fault(
                                 pos,
-                                &cmd.text,
+                                node_text,
                                 format!("can't evaluate field {name} in type {}", o.type_name()),
                             )
                         }
@@ -604,7 +610,7 @@ impl<'a> Exec<'a> {
                     let _ = other;
                     return fault(
                         pos,
-                        &cmd.text,
+                        node_text,
                         format!("can't evaluate field {name} in type interface {{}}"),
                     );
                 }
@@ -916,8 +922,16 @@ fn locate(frame: &Frame, pos: usize, node: &str, f: Fault) -> ExecError {
         "template: {location}: executing \"{}\" at <{node}>: ",
         frame.name
     );
+    let entry = |m: &str| {
+        [
+            location.clone(),
+            format!("executing \"{}\" at <{node}>:", frame.name),
+            m.to_string(),
+        ]
+    };
     match f {
         Fault::Msg(m) => ExecError {
+            trace: (!m.starts_with("error calling ")).then(|| vec![entry(&m)]),
             message: format!("{head}{m}"),
             location,
             helm_message: None,
@@ -929,13 +943,37 @@ fn locate(frame: &Frame, pos: usize, node: &str, f: Fault) -> ExecError {
             ),
             location,
             helm_message: Some(m),
+            trace: None,
         },
         Fault::Nested(inner, prefix) => ExecError {
+            trace: match (&inner.trace, prefix.starts_with("error calling include")) {
+                (Some(t), true) => {
+                    let mut all = vec![entry(prefix.trim_end())];
+                    all.extend(t.iter().cloned());
+                    Some(all)
+                }
+                _ => None,
+            },
             message: format!("{head}{prefix}{}", inner.message),
             location,
             helm_message: inner.helm_message,
         },
+        Fault::Passthrough(inner) => inner,
     }
+}
+
+/// The source text of the field node `chain` at `pos` within `cmd` (e.g. `.Values.a.b` or
+/// `$x.a`), for error contexts.
+fn field_node_text(cmd: &Command, pos: usize, chain: &[String]) -> String {
+    let suffix: String = chain.iter().map(|c| format!(".{c}")).collect();
+    for arg in &cmd.args {
+        match arg {
+            Arg::Field(p, c) if *p == pos && c == chain => return suffix,
+            Arg::Variable(p, v, c) if *p == pos && c == chain => return format!("{v}{suffix}"),
+            _ => {}
+        }
+    }
+    suffix
 }
 
 /// Go's `printValue`: nil prints as `<no value>`.
@@ -1299,7 +1337,7 @@ mod tests {
             "{err}"
         );
         assert!(
-            err.starts_with("template: t:1:3: executing \"t\" at <.nope.deeper>"),
+            err.starts_with("template: t:1:8: executing \"t\" at <.nope.deeper>"),
             "{err}"
         );
         assert_eq!(ok("{{ printf \"%v\" .a.b }}", d), "<nil>");

@@ -492,11 +492,11 @@ pub fn render(
     let mut set = TemplateSet::default();
     for name in &order {
         set.parse_file(name, &tpls[name].src)
-            .map_err(|e| RenderError::Template {
-                template: e.file.clone(),
-                line: e.line,
-                column: 0,
-                message: format!("parse error at ({}:{}): {}", e.file, e.line, e.message),
+            .map_err(|e| {
+                RenderError::Other(format!(
+                    "parse error at ({}:{}): {}",
+                    e.file, e.line, e.message
+                ))
             })?;
     }
 
@@ -517,25 +517,109 @@ pub fn render(
         );
         let out = exec
             .execute(name, Value::Map(r.scope.clone()))
-            .map_err(|e| exec_error(name, e))?;
+            .map_err(exec_error)?;
         files.insert(name.clone(), out.replace("<no value>", ""));
     }
     Ok(Rendered { files })
 }
 
 /// Helm's `reformatExecErrorMsg`: `fail`/`required` messages as
-/// `execution error at (FILE:L:C): MSG`; other errors as Go prints them.
-fn exec_error(name: &str, e: ExecError) -> RenderError {
+/// `execution error at (FILE:L:C): MSG`, executor errors as Helm's indented trace, function
+/// errors as Go prints them.
+fn exec_error(e: ExecError) -> RenderError {
     if let Some(msg) = e.helm_message {
         return RenderError::Other(format!("execution error at ({}): {msg}", e.location));
     }
-    let _ = name;
-    RenderError::Other(e.message)
+    match e.trace {
+        Some(trace) => {
+            let mut out = String::new();
+            let mut last: Option<&[String; 3]> = None;
+            for t in &trace {
+                if last == Some(t) {
+                    continue;
+                }
+                out.push_str(&format!("{}\n  {}\n    {}\n", t[0], t[1], t[2]));
+                last = Some(t);
+            }
+            RenderError::Other(out.trim().to_string())
+        }
+        None => RenderError::Other(e.message),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chart::ChartFile;
+    use crate::render::ReleaseInfo;
+
+    fn chart_with(template: &str) -> Chart {
+        let mut c = Chart::default();
+        c.metadata.name = "j".into();
+        c.metadata.version = "0.1.0".into();
+        c.metadata.api_version = "v2".into();
+        c.templates.push(ChartFile {
+            name: "templates/t.yaml".into(),
+            data: template.as_bytes().to_vec(),
+        });
+        c
+    }
+
+    fn render_one(template: &str) -> Result<String, String> {
+        let options = RenderOptions {
+            release: ReleaseInfo {
+                name: "rel".into(),
+                namespace: "ns".into(),
+                revision: 1,
+                is_install: true,
+                is_upgrade: false,
+            },
+            capabilities: Capabilities::default(),
+            env: None,
+            lookup: None,
+        };
+        render(&chart_with(template), &serde_json::json!({}), &options)
+            .map(|r| r.files["j/templates/t.yaml"].clone())
+            .map_err(|e| e.to_string())
+    }
+
+    // Expected texts below are Helm 4.2.3's (rendered with helm_python).
+    #[test]
+    fn errors_read_like_helms() {
+        let err = render_one(
+            "{{ define \"x\" }}\n  {{ .Values.nope.deeper }}{{ end }}a: {{ include \"x\" . }}",
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            "j/templates/t.yaml:2:42\n  executing \"j/templates/t.yaml\" at <include \"x\" .>:\n    error calling include:\nj/templates/t.yaml:2:12\n  executing \"x\" at <.Values.nope.deeper>:\n    nil pointer evaluating interface {}.deeper"
+        );
+        let err = render_one("{{ template \"y\" . }}{{ define \"y\" }}{{ .a.b }}{{ end }}").unwrap_err();
+        assert_eq!(
+            err,
+            "j/templates/t.yaml:1:41\n  executing \"y\" at <.a.b>:\n    nil pointer evaluating interface {}.b"
+        );
+        assert_eq!(
+            render_one("{{ if }}").unwrap_err(),
+            "parse error at (j/templates/t.yaml:1): missing value for if"
+        );
+        assert_eq!(
+            render_one("x\n {{ fail \"boom\" }}").unwrap_err(),
+            "execution error at (j/templates/t.yaml:2:4): boom"
+        );
+    }
+
+    #[test]
+    fn helm_objects_print_like_helm() {
+        let out = render_one(
+            "{{ .Capabilities.KubeVersion }} {{ .Capabilities.KubeVersion.Major }} {{ .Capabilities.HelmVersion }} {{ .Capabilities.APIVersions.Has \"apps/v1\" }} {{ .Release.Name }} {{ .Release.Revision }} {{ .Chart.IsRoot }} {{ .Template.BasePath }} [{{ .Values.nope }}]",
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "v1.36.0 1 {v4.2   go1.26.6 v1.36} true rel 1 true j/templates []"
+        );
+    }
 
     #[test]
     fn helm_order_puts_subcharts_first_and_reverses_names() {

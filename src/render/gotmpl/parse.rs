@@ -493,17 +493,20 @@ impl Parser<'_> {
         let pos = item.pos;
         let arg = match item.tok {
             Tok::Field(f) => {
+                // Go positions a chained field at its second segment.
+                let chained_pos = self.pos();
                 let mut chain = vec![f];
                 chain.extend(self.field_chain());
-                Arg::Field(pos, chain)
+                Arg::Field(if chain.len() > 1 { chained_pos } else { pos }, chain)
             }
             Tok::Dot => Arg::Dot(pos),
             Tok::Variable(v) => {
                 if !self.vars.contains(&v) {
                     return Err(ParseError::at(pos, format!("undefined variable \"{v}\"")));
                 }
+                let chained_pos = self.pos();
                 let chain = self.field_chain();
-                Arg::Variable(pos, v, chain)
+                Arg::Variable(if chain.is_empty() { pos } else { chained_pos }, v, chain)
             }
             Tok::Nil => Arg::Nil(pos),
             Tok::Bool(b) => Arg::Bool(b),
