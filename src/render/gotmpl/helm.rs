@@ -491,13 +491,12 @@ pub fn render(
 
     let mut set = TemplateSet::default();
     for name in &order {
-        set.parse_file(name, &tpls[name].src)
-            .map_err(|e| {
-                RenderError::Other(format!(
-                    "parse error at ({}:{}): {}",
-                    e.file, e.line, e.message
-                ))
-            })?;
+        set.parse_file(name, &tpls[name].src).map_err(|e| {
+            RenderError::Other(format!(
+                "parse error at ({}:{}): {}",
+                e.file, e.line, e.message
+            ))
+        })?;
     }
 
     let mut exec = Exec::new(&set, options.lookup.as_deref());
@@ -594,7 +593,8 @@ mod tests {
             err,
             "j/templates/t.yaml:2:42\n  executing \"j/templates/t.yaml\" at <include \"x\" .>:\n    error calling include:\nj/templates/t.yaml:2:12\n  executing \"x\" at <.Values.nope.deeper>:\n    nil pointer evaluating interface {}.deeper"
         );
-        let err = render_one("{{ template \"y\" . }}{{ define \"y\" }}{{ .a.b }}{{ end }}").unwrap_err();
+        let err =
+            render_one("{{ template \"y\" . }}{{ define \"y\" }}{{ .a.b }}{{ end }}").unwrap_err();
         assert_eq!(
             err,
             "j/templates/t.yaml:1:41\n  executing \"y\" at <.a.b>:\n    nil pointer evaluating interface {}.b"
