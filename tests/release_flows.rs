@@ -554,3 +554,60 @@ fn concurrent_upgrades_let_one_hold_the_lock_and_the_other_name_it() {
     let history = json_of(&rudder(&sandbox, &["history", "app", "-o", "json"]));
     assert_eq!(history.as_array().unwrap().len(), 2, "{history}");
 }
+
+#[test]
+fn a_killed_upgrade_is_recovered_by_the_next_one() {
+    let sandbox = Sandbox::start();
+    let dir = failing_chart(&sandbox);
+    let dir = dir.to_str().unwrap().to_string();
+    ok(&rudder(&sandbox, &["install", "app", &dir]));
+    // This upgrade holds the release while it waits for a Deployment that never gets ready.
+    let mut victim = sandbox
+        .rudder()
+        .args([
+            "upgrade",
+            "app",
+            &dir,
+            "--set",
+            "tag=v2",
+            "--wait",
+            "--timeout",
+            "2s",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn rudder");
+    // Kill it (SIGKILL: no cleanup) once its revision is pending.
+    let stderr_pipe = victim.stderr.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr_pipe));
+    for line in lines.by_ref() {
+        if line.unwrap_or_default().contains("waiting for") {
+            break;
+        }
+    }
+    victim.kill().unwrap();
+    victim.wait().unwrap();
+    let history = json_of(&rudder(&sandbox, &["history", "app", "-o", "json"]));
+    assert_eq!(statuses(&history)[1], (2, "pending-upgrade".into()));
+
+    // While its heartbeat is fresh the release stays locked; after its 2s timeout it is stale.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let next = rudder(&sandbox, &["upgrade", "app", &dir, "--set", "tag=v3"]);
+    ok(&next);
+    let err = stderr(&next);
+    assert!(
+        err.contains("revision 2 of release app was left pending-upgrade by rudder pid")
+            && err.contains("marked it failed and took over"),
+        "{err}"
+    );
+    let history = json_of(&rudder(&sandbox, &["history", "app", "-o", "json"]));
+    assert_eq!(
+        statuses(&history),
+        vec![
+            (1, "superseded".into()),
+            (2, "failed".into()),
+            (3, "deployed".into())
+        ]
+    );
+}
