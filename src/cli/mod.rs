@@ -22,6 +22,7 @@ pub mod push;
 pub mod registry;
 pub mod release_args;
 pub mod repo;
+pub mod repo_args;
 pub mod rollback;
 pub mod sandbox;
 pub mod search;

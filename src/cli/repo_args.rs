@@ -1,0 +1,71 @@
+//! Flags shared by the commands that talk to chart repositories and registries, with Helm's names.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use crate::repo::HttpOptions;
+
+/// Credentials and TLS flags (`--username`, `--ca-file`, `--plain-http`, …).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TransportArgs {
+    /// Username for the repository or registry.
+    #[arg(long)]
+    pub username: Option<String>,
+    /// Password for the repository or registry.
+    #[arg(long)]
+    pub password: Option<String>,
+    /// Read the password from standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Verify server certificates with this CA bundle (PEM), besides the system's.
+    #[arg(long)]
+    pub ca_file: Option<PathBuf>,
+    /// Identify with this client certificate (PEM).
+    #[arg(long)]
+    pub cert_file: Option<PathBuf>,
+    /// Private key (PEM) of --cert-file.
+    #[arg(long)]
+    pub key_file: Option<PathBuf>,
+    /// Skip TLS certificate checks (dangerous).
+    #[arg(long)]
+    pub insecure_skip_tls_verify: bool,
+    /// Allow plain, unencrypted http:// connections.
+    #[arg(long)]
+    pub plain_http: bool,
+    /// Send credentials to every host a chart is downloaded from, not only the repository's.
+    #[arg(long)]
+    pub pass_credentials: bool,
+}
+
+impl TransportArgs {
+    /// The transport options these flags describe (reads stdin for `--password-stdin`).
+    pub fn http_options(&self) -> miette::Result<HttpOptions> {
+        let mut password = self.password.clone();
+        if self.password_stdin {
+            if password.is_some() {
+                return Err(miette::miette!(
+                    "--password and --password-stdin are mutually exclusive"
+                ));
+            }
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| miette::miette!("cannot read the password from stdin: {e}"))?;
+            password = Some(text.trim_end_matches(['\r', '\n']).to_string());
+        }
+        if password.is_some() && self.username.is_none() {
+            return Err(miette::miette!("--password needs --username"));
+        }
+        Ok(HttpOptions {
+            username: self.username.clone(),
+            password,
+            token: None,
+            ca_file: self.ca_file.clone(),
+            cert_file: self.cert_file.clone(),
+            key_file: self.key_file.clone(),
+            insecure_skip_tls_verify: self.insecure_skip_tls_verify,
+            plain_http: self.plain_http,
+            pass_credentials: self.pass_credentials,
+        })
+    }
+}
