@@ -23,10 +23,14 @@ $(VENV)/.stamp: scripts/requirements-test.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
 	touch $@
 
-# Debian packages the tests need (kubectl when missing).
+# Debian packages the tests need (kubectl and docker-registry when missing).
 debs:
 	@if ! command -v kubectl >/dev/null 2>&1; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubernetes-client; \
+	fi
+	@# The CNCF distribution registry, started on loopback by the OCI tests (tests/repo_oci.rs).
+	@if [ ! -x /usr/bin/docker-registry ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry; \
 	fi
 
 test-deps: venv debs

@@ -248,8 +248,20 @@ pub fn verify_digest(what: &str, data: &[u8], expected: &str) -> Result<(), Repo
     }
 }
 
-/// A reqwest error with its causes, on one line (reqwest's own message hides the TLS reason).
+/// A reqwest error with its causes, on one line (reqwest's own message hides the TLS reason),
+/// plus a hint for the common mistakes.
 pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let text = raw_error_chain(err);
+    if text.contains("InvalidContentType") || text.contains("corrupt message") {
+        format!("{text} (the server does not speak TLS: use http:// with --plain-http)")
+    } else if text.contains("UnknownIssuer") || text.contains("invalid peer certificate") {
+        format!("{text} (pass the server's CA with --ca-file)")
+    } else {
+        text
+    }
+}
+
+fn raw_error_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {

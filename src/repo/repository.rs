@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use super::config::{write_atomically, Dirs, RepositoryEntry, RepositoryFile};
 use super::http::{sha256_hex, verify_digest, HttpFetcher, HttpOptions};
 use super::index::{resolve_chart_url, ChartVersion, IndexFile};
+use super::package::check_archive;
 use super::RepoError;
 
 /// Downloads and parses `<url>/index.yaml` without caching it.
@@ -120,7 +121,7 @@ pub async fn download_chart(
     if !version.digest.is_empty() {
         verify_digest(&url, &fetched.body, &version.digest)?;
     }
-    store_content(dirs, &fetched.body)
+    store_content(dirs, &url, &fetched.body)
 }
 
 /// Downloads a chart archive from a plain URL into the content cache.
@@ -130,12 +131,14 @@ pub async fn download_url(
     dirs: &Dirs,
 ) -> Result<PathBuf, RepoError> {
     let fetched = HttpFetcher::new(url, opts.clone())?.get(url).await?;
-    check_gzip(url, &fetched.body)?;
-    store_content(dirs, &fetched.body)
+    store_content(dirs, url, &fetched.body)
 }
 
-/// Stores verified bytes in the content cache under their SHA-256.
-pub fn store_content(dirs: &Dirs, data: &[u8]) -> Result<PathBuf, RepoError> {
+/// Checks a downloaded chart archive (see [`check_archive`]) and stores it in the content cache
+/// under its SHA-256. Nothing is written for an archive that fails the check.
+pub fn store_content(dirs: &Dirs, source: &str, data: &[u8]) -> Result<PathBuf, RepoError> {
+    check_gzip(source, data)?;
+    check_archive(source, data)?;
     let path = content_path(dirs, &sha256_hex(data));
     if !path.is_file() {
         write_atomically(&path, data, 0o644)?;

@@ -239,7 +239,7 @@ async fn fetch_oci(
         reference.tag = Some(pick_oci_tag(&client, &reference, &opts.version).await?);
     }
     let pulled = client.pull_chart(&reference).await?;
-    let path = store_content(&opts.dirs, &pulled.archive)?;
+    let path = store_content(&opts.dirs, &reference.to_string(), &pulled.archive)?;
     let field = |k: &str| {
         pulled
             .config

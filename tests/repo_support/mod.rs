@@ -1,0 +1,378 @@
+//! Shared by the `repo_*` tests: an isolated rudder environment, a chart repository served over
+//! loopback HTTP, a real OCI registry (Debian's `docker-registry`) on a free port, and the Python
+//! judge (Helm 4's SDK).
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+use assert_cmd::prelude::*;
+
+/// A throwaway HOME / XDG config / XDG cache for one test.
+pub struct Env {
+    pub root: tempfile::TempDir,
+}
+
+impl Env {
+    pub fn new() -> Self {
+        Env {
+            root: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.root.path()
+    }
+
+    pub fn config_dir(&self) -> PathBuf {
+        self.path().join("config/rudder")
+    }
+
+    pub fn cache_dir(&self) -> PathBuf {
+        self.path().join("cache/rudder")
+    }
+
+    /// `rudder ARGS` with this environment.
+    pub fn rudder(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::cargo_bin("rudder").expect("rudder binary");
+        cmd.args(args)
+            .current_dir(self.path())
+            .env("HOME", self.path())
+            .env("XDG_CONFIG_HOME", self.path().join("config"))
+            .env("XDG_CACHE_HOME", self.path().join("cache"))
+            .env("DOCKER_CONFIG", self.path().join("docker"))
+            .env_remove("SOURCE_DATE_EPOCH")
+            .env("NO_COLOR", "1");
+        cmd
+    }
+
+    /// Runs rudder and returns (success, stdout, stderr).
+    pub fn run(&self, args: &[&str]) -> (bool, String, String) {
+        let out = self.rudder(args).output().expect("run rudder");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// Runs rudder and panics with its output unless it succeeds; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let (ok, stdout, stderr) = self.run(args);
+        assert!(
+            ok,
+            "rudder {args:?} failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+        );
+        stdout
+    }
+
+    /// Runs rudder, expects failure, returns stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let (ok, stdout, stderr) = self.run(args);
+        assert!(
+            !ok,
+            "rudder {args:?} should have failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+        );
+        stderr
+    }
+}
+
+/// Writes a small chart `name` at `version` under `dir/name` and returns its folder.
+pub fn write_chart(dir: &Path, name: &str, version: &str) -> PathBuf {
+    let root = dir.join(name);
+    std::fs::create_dir_all(root.join("templates")).unwrap();
+    std::fs::write(
+        root.join("Chart.yaml"),
+        format!(
+            "apiVersion: v2\nname: {name}\ndescription: The {name} chart\nversion: {version}\nappVersion: \"2.0\"\nkeywords: [demo]\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(root.join("values.yaml"), "replicas: 2\nenabled: true\n").unwrap();
+    std::fs::write(
+        root.join("templates/cm.yaml"),
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{{{ .Release.Name }}}}-{name}\ndata:\n  replicas: \"{{{{ .Values.replicas }}}}\"\n"
+        ),
+    )
+    .unwrap();
+    root
+}
+
+/// Snapshot of every file below `dir` (path → bytes), to prove a failure changed nothing.
+pub fn snapshot(dir: &Path) -> HashMap<PathBuf, Vec<u8>> {
+    let mut out = HashMap::new();
+    fn walk(dir: &Path, out: &mut HashMap<PathBuf, Vec<u8>>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else {
+                out.insert(p.clone(), std::fs::read(&p).unwrap_or_default());
+            }
+        }
+    }
+    walk(dir, &mut out);
+    out
+}
+
+/// The Python interpreter with `helm_python`; the test fails (never skips) when it is missing.
+pub fn python() -> PathBuf {
+    let path = std::env::var_os("RUDDER_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
+    let ok = Command::new(&path)
+        .args(["-c", "import helm_python"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    assert!(
+        ok,
+        "the Helm SDK judge (helm_python) is not available at {}: run `make test-deps`",
+        path.display()
+    );
+    path
+}
+
+/// Runs a Python snippet with the judge; panics with its output on failure; returns stdout.
+pub fn judge(script: &str) -> String {
+    let out = Command::new(python())
+        .args(["-c", script])
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "Helm SDK judge failed:\n{script}\nstdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A canned answer for one path, overriding the served folder.
+#[derive(Clone)]
+pub struct Canned {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
+    /// Announce this Content-Length (larger than the body to simulate a cut connection).
+    pub claimed_length: Option<usize>,
+}
+
+/// A chart repository on loopback: serves a folder over HTTP/1.1, optionally behind Basic or
+/// bearer auth, with canned answers for chosen paths. Runs until dropped.
+pub struct RepoServer {
+    pub url: String,
+    pub root: PathBuf,
+    canned: Arc<Mutex<HashMap<String, Canned>>>,
+    /// `Authorization` header value required on every request, if any.
+    required_auth: Arc<Mutex<Option<String>>>,
+    /// Paths requested, in order.
+    pub requests: Arc<Mutex<Vec<String>>>,
+}
+
+impl RepoServer {
+    pub fn start(root: &Path) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let server = RepoServer {
+            url,
+            root: root.to_path_buf(),
+            canned: Arc::default(),
+            required_auth: Arc::default(),
+            requests: Arc::default(),
+        };
+        let (root, canned, auth, requests) = (
+            server.root.clone(),
+            server.canned.clone(),
+            server.required_auth.clone(),
+            server.requests.clone(),
+        );
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (root, canned, auth, requests) =
+                    (root.clone(), canned.clone(), auth.clone(), requests.clone());
+                std::thread::spawn(move || {
+                    let _ = serve_one(stream, &root, &canned, &auth, &requests);
+                });
+            }
+        });
+        server
+    }
+
+    pub fn can(&self, path: &str, canned: Canned) {
+        self.canned.lock().unwrap().insert(path.to_string(), canned);
+    }
+
+    pub fn clear_canned(&self) {
+        self.canned.lock().unwrap().clear();
+    }
+
+    pub fn require_auth(&self, header: Option<&str>) {
+        *self.required_auth.lock().unwrap() = header.map(String::from);
+    }
+}
+
+fn serve_one(
+    mut stream: TcpStream,
+    root: &Path,
+    canned: &Mutex<HashMap<String, Canned>>,
+    auth: &Mutex<Option<String>>,
+    requests: &Mutex<Vec<String>>,
+) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    let mut headers = HashMap::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 || line == "\r\n" || line == "\n" {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+        }
+    }
+    let path = request_line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("/")
+        .to_string();
+    requests.lock().unwrap().push(path.clone());
+    let required = auth.lock().unwrap().clone();
+    if let Some(required) = required {
+        if headers.get("authorization") != Some(&required) {
+            return respond(&mut stream, 401, "text/plain", b"unauthorized", None);
+        }
+    }
+    if let Some(c) = canned.lock().unwrap().get(&path).cloned() {
+        return respond(
+            &mut stream,
+            c.status,
+            &c.content_type,
+            &c.body,
+            c.claimed_length,
+        );
+    }
+    let rel = path.trim_start_matches('/');
+    let file = root.join(rel);
+    if rel.contains("..") || !file.is_file() {
+        return respond(&mut stream, 404, "text/plain", b"404 page not found", None);
+    }
+    let mut body = Vec::new();
+    std::fs::File::open(&file)?.read_to_end(&mut body)?;
+    respond(&mut stream, 200, "application/octet-stream", &body, None)
+}
+
+fn respond(
+    stream: &mut TcpStream,
+    status: u16,
+    content_type: &str,
+    body: &[u8],
+    claimed_length: Option<usize>,
+) -> std::io::Result<()> {
+    let head = format!(
+        "HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        claimed_length.unwrap_or(body.len())
+    );
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body)?;
+    stream.flush()
+}
+
+/// The bcrypt hash of `rudder-pass` (cost 5), for the registry's htpasswd file.
+pub const REGISTRY_USER: &str = "rudder";
+pub const REGISTRY_PASSWORD: &str = "rudder-pass";
+const HTPASSWD: &str = "rudder:$2b$05$fN8mmSQjC1PGFIhXmODOT.EBZ2ifH2zMMJFnEPNvXuV.5QLc2zvp2\n";
+
+/// A CNCF distribution registry (`docker-registry serve`) on a free loopback port, killed on drop.
+pub struct Registry {
+    pub host: String,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Registry {
+    /// Starts a registry; with `auth`, it requires Basic credentials (htpasswd).
+    pub fn start(auth: bool) -> Self {
+        let binary = Path::new("/usr/bin/docker-registry");
+        assert!(
+            binary.exists(),
+            "{} is missing: run `make test-deps` (Debian package docker-registry)",
+            binary.display()
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let host = format!("127.0.0.1:{port}");
+        let auth_section = if auth {
+            std::fs::write(dir.path().join("htpasswd"), HTPASSWD).unwrap();
+            format!(
+                "auth:\n  htpasswd:\n    realm: rudder-test\n    path: {}\n",
+                dir.path().join("htpasswd").display()
+            )
+        } else {
+            String::new()
+        };
+        let config = format!(
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n{auth_section}",
+            dir.path().join("data").display()
+        );
+        let config_path = dir.path().join("config.yml");
+        std::fs::write(&config_path, config).unwrap();
+        let child = Command::new(binary)
+            .arg("serve")
+            .arg(&config_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start docker-registry");
+        let registry = Registry {
+            host,
+            child,
+            _dir: dir,
+        };
+        registry.wait_ready();
+        registry
+    }
+
+    fn wait_ready(&self) {
+        for _ in 0..200 {
+            if let Ok(mut s) = TcpStream::connect(&self.host) {
+                let _ = s.write_all(b"GET /v2/ HTTP/1.0\r\n\r\n");
+                let mut buf = [0u8; 12];
+                if s.read_exact(&mut buf).is_ok() && buf.starts_with(b"HTTP/1.") {
+                    return;
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("docker-registry did not start on {}", self.host);
+    }
+
+    pub fn oci(&self, path: &str) -> String {
+        format!("oci://{}/{path}", self.host)
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A free loopback port (bound and released; the registry binds it right after).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
