@@ -444,3 +444,63 @@ fn evil_archive() -> Vec<u8> {
     std::io::Write::write_all(&mut gz, &raw).unwrap();
     gz.finish().unwrap()
 }
+
+#[test]
+fn https_repositories_need_their_ca_or_an_explicit_insecure_flag() {
+    use repo_support::RepoServer;
+    let env = Env::new();
+    let served = env.path().join("repo");
+    std::fs::create_dir_all(&served).unwrap();
+    let (server, pki) = RepoServer::start_tls(&served);
+    publish(&env, &server.url);
+    pki.write_to(&env.path().join("pki"));
+    let ca = env.path().join("pki/ca.pem");
+
+    let err = env.fails(&["repo", "add", "secure", &server.url]);
+    assert!(err.contains("--ca-file"), "{err}");
+    env.ok(&[
+        "repo",
+        "add",
+        "secure",
+        &server.url,
+        "--ca-file",
+        ca.to_str().unwrap(),
+    ]);
+    let stored = std::fs::read_to_string(env.config_dir().join("repositories.yaml")).unwrap();
+    assert!(stored.contains("caFile:"), "{stored}");
+    env.ok(&[
+        "pull",
+        "secure/web",
+        "-d",
+        env.path().join("a").to_str().unwrap(),
+    ]);
+    assert!(env.path().join("a/web-1.2.0.tgz").is_file());
+
+    env.ok(&[
+        "repo",
+        "add",
+        "loose",
+        &server.url,
+        "--insecure-skip-tls-verify",
+    ]);
+    env.ok(&[
+        "pull",
+        "loose/web",
+        "--version",
+        "1.1.0",
+        "-d",
+        env.path().join("b").to_str().unwrap(),
+    ]);
+    let url = format!("{}/web-1.1.0.tgz", server.url);
+    assert!(env
+        .fails(&["pull", &url, "-d", env.path().join("c").to_str().unwrap()])
+        .contains("--ca-file"));
+    env.ok(&[
+        "pull",
+        &url,
+        "--ca-file",
+        ca.to_str().unwrap(),
+        "-d",
+        env.path().join("c").to_str().unwrap(),
+    ]);
+}

@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -181,8 +181,21 @@ pub struct RepoServer {
 
 impl RepoServer {
     pub fn start(root: &Path) -> Self {
+        Self::start_with(root, None)
+    }
+
+    /// Serves over HTTPS with a certificate for 127.0.0.1 issued by a fresh CA; returns the CA
+    /// (PEM) too.
+    pub fn start_tls(root: &Path) -> (Self, TestPki) {
+        let pki = TestPki::new();
+        let server = Self::start_with(root, Some(pki.server_config()));
+        (server, pki)
+    }
+
+    fn start_with(root: &Path, tls: Option<Arc<rustls::ServerConfig>>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-        let url = format!("http://{}", listener.local_addr().unwrap());
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let url = format!("{scheme}://{}", listener.local_addr().unwrap());
         let server = RepoServer {
             url,
             root: root.to_path_buf(),
@@ -198,10 +211,27 @@ impl RepoServer {
         );
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (root, canned, auth, requests) =
-                    (root.clone(), canned.clone(), auth.clone(), requests.clone());
-                std::thread::spawn(move || {
-                    let _ = serve_one(stream, &root, &canned, &auth, &requests);
+                let (root, canned, auth, requests, tls) = (
+                    root.clone(),
+                    canned.clone(),
+                    auth.clone(),
+                    requests.clone(),
+                    tls.clone(),
+                );
+                std::thread::spawn(move || match tls {
+                    Some(config) => {
+                        let Ok(conn) = rustls::ServerConnection::new(config) else {
+                            return;
+                        };
+                        let mut tls_stream = rustls::StreamOwned::new(conn, stream);
+                        let _ = serve_one(&mut tls_stream, &root, &canned, &auth, &requests);
+                        tls_stream.conn.send_close_notify();
+                        let _ = tls_stream.flush();
+                    }
+                    None => {
+                        let mut stream = stream;
+                        let _ = serve_one(&mut stream, &root, &canned, &auth, &requests);
+                    }
                 });
             }
         });
@@ -221,26 +251,29 @@ impl RepoServer {
     }
 }
 
-fn serve_one(
-    mut stream: TcpStream,
+fn serve_one<S: Read + Write>(
+    stream: &mut S,
     root: &Path,
     canned: &Mutex<HashMap<String, Canned>>,
     auth: &Mutex<Option<String>>,
     requests: &Mutex<Vec<String>>,
 ) -> std::io::Result<()> {
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut request_line = String::new();
-    reader.read_line(&mut request_line)?;
-    let mut headers = HashMap::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 || line == "\r\n" || line == "\n" {
+    // Read the request head byte by byte (requests here have no body).
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if stream.read(&mut byte)? == 0 {
             break;
         }
-        if let Some((k, v)) = line.split_once(':') {
-            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
-        }
+        head.push(byte[0]);
     }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let mut lines = head.lines();
+    let request_line = lines.next().unwrap_or_default().to_string();
+    let headers: HashMap<String, String> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
     let path = request_line
         .split_whitespace()
         .nth(1)
@@ -250,30 +283,23 @@ fn serve_one(
     let required = auth.lock().unwrap().clone();
     if let Some(required) = required {
         if headers.get("authorization") != Some(&required) {
-            return respond(&mut stream, 401, "text/plain", b"unauthorized", None);
+            return respond(stream, 401, "text/plain", b"unauthorized", None);
         }
     }
     if let Some(c) = canned.lock().unwrap().get(&path).cloned() {
-        return respond(
-            &mut stream,
-            c.status,
-            &c.content_type,
-            &c.body,
-            c.claimed_length,
-        );
+        return respond(stream, c.status, &c.content_type, &c.body, c.claimed_length);
     }
     let rel = path.trim_start_matches('/');
     let file = root.join(rel);
     if rel.contains("..") || !file.is_file() {
-        return respond(&mut stream, 404, "text/plain", b"404 page not found", None);
+        return respond(stream, 404, "text/plain", b"404 page not found", None);
     }
-    let mut body = Vec::new();
-    std::fs::File::open(&file)?.read_to_end(&mut body)?;
-    respond(&mut stream, 200, "application/octet-stream", &body, None)
+    let body = std::fs::read(&file)?;
+    respond(stream, 200, "application/octet-stream", &body, None)
 }
 
-fn respond(
-    stream: &mut TcpStream,
+fn respond<S: Write>(
+    stream: &mut S,
     status: u16,
     content_type: &str,
     body: &[u8],
@@ -286,6 +312,67 @@ fn respond(
     stream.write_all(head.as_bytes())?;
     stream.write_all(body)?;
     stream.flush()
+}
+
+/// A throwaway CA and a server certificate for 127.0.0.1 / localhost.
+pub struct TestPki {
+    pub ca_pem: String,
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+impl TestPki {
+    pub fn new() -> Self {
+        use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair, SanType};
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "rudder test CA");
+        let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        params
+            .subject_alt_names
+            .push(SanType::IpAddress("127.0.0.1".parse().unwrap()));
+        let cert = params.signed_by(&key, &ca).unwrap();
+        TestPki {
+            ca_pem: ca.pem(),
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        }
+    }
+
+    fn server_config(&self) -> Arc<rustls::ServerConfig> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let certs = vec![rustls::pki_types::CertificateDer::from(pem_der(
+            &self.cert_pem,
+        ))];
+        let key = rustls::pki_types::PrivateKeyDer::try_from(pem_der(&self.key_pem)).unwrap();
+        Arc::new(
+            rustls::ServerConfig::builder()
+                .with_no_client_auth()
+                .with_single_cert(certs, key)
+                .unwrap(),
+        )
+    }
+
+    /// Writes ca.pem, cert.pem and key.pem into `dir`.
+    pub fn write_to(&self, dir: &Path) {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("ca.pem"), &self.ca_pem).unwrap();
+        std::fs::write(dir.join("cert.pem"), &self.cert_pem).unwrap();
+        std::fs::write(dir.join("key.pem"), &self.key_pem).unwrap();
+    }
+}
+
+fn pem_der(pem: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .unwrap()
 }
 
 /// The bcrypt hash of `rudder-pass` (cost 5), for the registry's htpasswd file.
