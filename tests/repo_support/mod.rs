@@ -344,6 +344,16 @@ impl TestPki {
         }
     }
 
+    /// The server certificate in DER.
+    pub fn cert_der(&self) -> Vec<u8> {
+        pem_der(&self.cert_pem)
+    }
+
+    /// The server key in DER (PKCS#8).
+    pub fn key_der(&self) -> Vec<u8> {
+        pem_der(&self.key_pem)
+    }
+
     fn server_config(&self) -> Arc<rustls::ServerConfig> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let certs = vec![rustls::pki_types::CertificateDer::from(pem_der(
@@ -390,15 +400,7 @@ pub struct Registry {
 impl Registry {
     /// Starts a registry; with `auth`, it requires Basic credentials (htpasswd).
     pub fn start(auth: bool) -> Self {
-        let binary = Path::new("/usr/bin/docker-registry");
-        assert!(
-            binary.exists(),
-            "{} is missing: run `make test-deps` (Debian package docker-registry)",
-            binary.display()
-        );
         let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let host = format!("127.0.0.1:{port}");
         let auth_section = if auth {
             std::fs::write(dir.path().join("htpasswd"), HTPASSWD).unwrap();
             format!(
@@ -408,6 +410,30 @@ impl Registry {
         } else {
             String::new()
         };
+        Self::start_with(dir, auth_section)
+    }
+
+    /// Starts a registry that trusts bearer tokens from `realm` signed by a key certified by
+    /// `ca_pem` (the distribution token flow), for service `rudder-test`, issuer `rudder-issuer`.
+    pub fn start_token(realm: &str, ca_pem: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ca.pem"), ca_pem).unwrap();
+        let auth_section = format!(
+            "auth:\n  token:\n    realm: {realm}\n    service: rudder-test\n    issuer: rudder-issuer\n    rootcertbundle: {}\n",
+            dir.path().join("ca.pem").display()
+        );
+        Self::start_with(dir, auth_section)
+    }
+
+    fn start_with(dir: tempfile::TempDir, auth_section: String) -> Self {
+        let binary = Path::new("/usr/bin/docker-registry");
+        assert!(
+            binary.exists(),
+            "{} is missing: run `make test-deps` (Debian package docker-registry)",
+            binary.display()
+        );
+        let port = free_port();
+        let host = format!("127.0.0.1:{port}");
         let config = format!(
             "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n{auth_section}",
             dir.path().join("data").display()
