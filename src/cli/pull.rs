@@ -42,11 +42,12 @@ pub fn run(args: Args, _global: &GlobalArgs) -> CliResult {
             path.display()
         ));
     }
-    let version = match (&args.version, args.devel) {
-        (Some(v), _) => v.clone(),
-        (None, true) => ">0.0.0-0".to_string(),
-        (None, false) => String::new(),
-    };
+    let version = super::repo_args::ChartSourceArgs {
+        version: args.version.clone(),
+        devel: args.devel,
+        ..Default::default()
+    }
+    .version_constraint();
     let opts = FetchOptions {
         version,
         http: args.transport.http_options()?,

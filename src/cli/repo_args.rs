@@ -69,3 +69,44 @@ impl TransportArgs {
         })
     }
 }
+
+/// Where a chart comes from, for commands taking CHART (`install`, `upgrade`, `template`, `diff`):
+/// Helm's chart path options (`--version`, `--devel`, `--repo`, credentials and TLS flags).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ChartSourceArgs {
+    /// Chart version or constraint for REPO/CHART, --repo and oci:// charts (default: newest).
+    #[arg(long)]
+    pub version: Option<String>,
+    /// Include pre-release versions (same as --version '>0.0.0-0').
+    #[arg(long)]
+    pub devel: bool,
+    /// Chart repository URL to find CHART in, without adding it.
+    #[arg(long)]
+    pub repo: Option<String>,
+    #[command(flatten)]
+    pub transport: TransportArgs,
+}
+
+impl ChartSourceArgs {
+    /// The version constraint these flags ask for (empty: newest stable).
+    pub fn version_constraint(&self) -> String {
+        match (&self.version, self.devel) {
+            (Some(v), _) => v.clone(),
+            (None, true) => ">0.0.0-0".to_string(),
+            (None, false) => String::new(),
+        }
+    }
+
+    /// Turns CHART (a path, `REPO/CHART`, `oci://…` or an `https://…/x.tgz` URL) into a local
+    /// chart path, downloading into rudder's cache when needed. Safe to call from inside a tokio
+    /// runtime.
+    pub fn resolve(&self, chart: &str) -> miette::Result<PathBuf> {
+        let opts = crate::repo::FetchOptions {
+            version: self.version_constraint(),
+            http: self.transport.http_options()?,
+            repo_url: self.repo.clone(),
+            dirs: crate::repo::Dirs::from_env(),
+        };
+        Ok(crate::repo::resolve_chart_ref_blocking(chart, &opts)?)
+    }
+}

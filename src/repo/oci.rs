@@ -28,6 +28,9 @@ pub const LEGACY_CHART_LAYER_MEDIA_TYPE: &str = "application/tar+gzip";
 /// The OCI image manifest media type.
 pub const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
 
+/// The auth cache key of Basic credentials, which hold for every scope.
+const BASIC_KEY: &str = "*basic*";
+
 /// A parsed `oci://host[:port]/path/name[:tag|@sha256:…]` reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OciReference {
@@ -228,7 +231,13 @@ impl RegistryClient {
             .to_string();
         let header = self.answer_challenge(&challenge, scope).await?;
         if let Ok(mut cache) = self.auth_cache.lock() {
-            cache.insert(scope.to_string(), header.clone());
+            // Basic credentials are good for every scope; tokens only for the one asked.
+            let key = if header.starts_with("Basic ") {
+                BASIC_KEY
+            } else {
+                scope
+            };
+            cache.insert(key.to_string(), header.clone());
         }
         let response = build(&self.client)
             .header(reqwest::header::AUTHORIZATION, header)
@@ -247,10 +256,8 @@ impl RegistryClient {
     }
 
     fn cached_auth(&self, scope: &str) -> Option<String> {
-        self.auth_cache
-            .lock()
-            .ok()
-            .and_then(|c| c.get(scope).cloned())
+        let cache = self.auth_cache.lock().ok()?;
+        cache.get(scope).or_else(|| cache.get(BASIC_KEY)).cloned()
     }
 
     fn transport(&self, e: reqwest::Error) -> RepoError {
