@@ -144,6 +144,27 @@ print(sorted(k for k in on if k.endswith("cm.yaml")))
         "{out}"
     );
 
+    // rudder renders the downloaded subcharts with the alias, condition and tag applied.
+    let on = env.ok(&["template", "r", parent]);
+    assert!(
+        on.contains("name: r-web") && on.contains("name: r-db") && on.contains("name: r-sib"),
+        "{on}"
+    );
+    let off = env.ok(&[
+        "template",
+        "r",
+        parent,
+        "--set",
+        "front.enabled=false",
+        "--set",
+        "tags.backend=false",
+    ]);
+    assert!(
+        !off.contains("name: r-web") && !off.contains("name: r-sib"),
+        "{off}"
+    );
+    assert!(off.contains("name: r-db"), "{off}");
+
     // build reproduces charts/ byte for byte from the lock.
     let before = snapshot(&charts);
     std::fs::remove_dir_all(&charts).unwrap();

@@ -504,3 +504,41 @@ fn https_repositories_need_their_ca_or_an_explicit_insecure_flag() {
         env.path().join("c").to_str().unwrap(),
     ]);
 }
+
+#[test]
+fn template_renders_charts_straight_from_repositories_and_urls() {
+    let env = Env::new();
+    let served = env.path().join("repo");
+    std::fs::create_dir_all(&served).unwrap();
+    let server = RepoServer::start(&served);
+    publish(&env, &server.url);
+    env.ok(&["repo", "add", "r", &server.url, "--plain-http"]);
+
+    let out = env.ok(&[
+        "template",
+        "rel",
+        "r/web",
+        "--version",
+        "~1.1",
+        "--set",
+        "replicas=7",
+    ]);
+    assert!(
+        out.contains("name: rel-web") && out.contains("replicas: \"7\""),
+        "{out}"
+    );
+    let url = format!("{}/web-1.2.0.tgz", server.url);
+    let out = env.ok(&["template", "rel", &url, "--plain-http"]);
+    assert!(out.contains("name: rel-web"), "{out}");
+    let out = env.ok(&[
+        "template",
+        "rel",
+        "web",
+        "--repo",
+        &server.url,
+        "--plain-http",
+    ]);
+    assert!(out.contains("name: rel-web"), "{out}");
+    let err = env.fails(&["template", "rel", "r/web", "--version", ">=9"]);
+    assert!(err.contains(">=9"), "{err}");
+}

@@ -187,6 +187,17 @@ h.push({helm_chart:?}, {remote:?}, client=c, plain_http=True)
     ]);
     assert!(dest.join("api-0.9.0.tgz").is_file());
 
+    // template renders straight from the registry.
+    let out = env.ok(&[
+        "template",
+        "rel",
+        &web,
+        "--version",
+        "1.2.0",
+        "--plain-http",
+    ]);
+    assert!(out.contains("name: rel-web"), "{out}");
+
     // After logout the registry refuses us.
     env.ok(&["registry", "logout", &registry.host]);
     let err = env.fails(&["pull", &web, "--plain-http", "-d", dest_s]);

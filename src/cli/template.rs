@@ -16,11 +16,13 @@ pub struct Args {
     /// Release name, or the chart when it is the only argument (the release is then `release-name`).
     #[arg(value_name = "NAME")]
     pub name: String,
-    /// Chart directory or .tgz archive.
+    /// Chart directory, .tgz archive, REPO/CHART, oci://HOST/PATH/CHART or an https:// URL.
     #[arg(value_name = "CHART")]
     pub chart: Option<PathBuf>,
     #[command(flatten)]
     pub values: ValuesArgs,
+    #[command(flatten)]
+    pub source: super::repo_args::ChartSourceArgs,
     /// Kubernetes version for Capabilities.KubeVersion (e.g. 1.30 or v1.30.2).
     #[arg(long, value_name = "VERSION")]
     pub kube_version: Option<String>,
@@ -92,6 +94,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> CliResult {
         Some(chart) => (args.name.clone(), chart.clone()),
         None => ("release-name".to_string(), PathBuf::from(&args.name)),
     };
+    let chart = args.source.resolve(&chart.to_string_lossy())?;
     let namespace = global.namespace.as_deref().unwrap_or("default");
     let inputs = args.values.inputs();
     let options = render_options(
