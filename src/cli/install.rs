@@ -1,7 +1,5 @@
 //! `rudder install [NAME] CHART`.
 
-use std::path::PathBuf;
-
 use miette::IntoDiagnostic;
 
 use super::release_args::{self, ApplyArgs};
@@ -13,7 +11,8 @@ use crate::release::DryRun;
 /// Arguments of `rudder install`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Release name, then chart path (only the chart with --generate-name).
+    /// Release name, then the chart (only the chart with --generate-name): a path, REPO/CHART,
+    /// oci://HOST/PATH/CHART or an https:// URL.
     #[arg(value_name = "NAME CHART", num_args = 1..=2, required = true)]
     pub args: Vec<String>,
     /// Generate the release name.
@@ -29,6 +28,8 @@ pub struct Args {
     pub values: ValuesArgs,
     #[command(flatten)]
     pub apply: ApplyArgs,
+    #[command(flatten)]
+    pub source: super::repo_args::ChartSourceArgs,
 }
 
 /// Runs `rudder install`.
@@ -47,7 +48,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> CliResult {
     let settings = args.apply.settings(0)?;
     let options = InstallOptions {
         name,
-        chart: PathBuf::from(chart),
+        chart: args.source.resolve(&chart)?,
         values: release_args::values_inputs(&args.values),
         namespace: global.namespace.clone(),
         create_namespace: args.create_namespace,

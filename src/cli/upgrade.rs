@@ -14,7 +14,7 @@ use crate::release::upgrade::{upgrade, UpgradeOptions, ValuesReuse};
 pub struct Args {
     /// Release name.
     pub name: String,
-    /// Chart path.
+    /// The chart: a path, REPO/CHART, oci://HOST/PATH/CHART or an https:// URL.
     pub chart: PathBuf,
     /// Install the release if it does not exist.
     #[arg(short = 'i', long)]
@@ -44,6 +44,8 @@ pub struct Args {
     pub values: ValuesArgs,
     #[command(flatten)]
     pub apply: ApplyArgs,
+    #[command(flatten)]
+    pub source: super::repo_args::ChartSourceArgs,
 }
 
 /// Runs `rudder upgrade`.
@@ -59,7 +61,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> CliResult {
     };
     let options = UpgradeOptions {
         name: args.name.clone(),
-        chart: args.chart.clone(),
+        chart: args.source.resolve(&args.chart.to_string_lossy())?,
         values: release_args::values_inputs(&args.values),
         namespace: global.namespace.clone(),
         reuse,
