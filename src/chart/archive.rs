@@ -52,7 +52,7 @@ pub struct Archive {
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
     #[error("not a gzipped tar archive: {0}")]
-    Corrupt(#[source] io::Error),
+    Corrupt(io::Error),
     #[error("archive entry {entry:?} has an absolute path")]
     AbsolutePath { entry: String },
     #[error("archive entry {entry:?} points outside the archive (`..`)")]
@@ -69,12 +69,8 @@ pub enum ArchiveError {
     NonUtf8Name { entry: String },
     #[error("archive has no files")]
     Empty,
-    #[error("cannot write {path}: {source}")]
-    Write {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error("cannot write {path}: {error}")]
+    Write { path: PathBuf, error: io::Error },
     #[error("refusing to write through the symbolic link {path}")]
     SymlinkInTarget { path: PathBuf },
 }
@@ -204,9 +200,9 @@ impl Archive {
     /// paths are already clean, and a symbolic link met on the way (for example one planted in
     /// an existing target directory) is refused rather than followed.
     pub fn unpack_to(&self, dir: &Path) -> Result<(), ArchiveError> {
-        let write_err = |path: &Path, source| ArchiveError::Write {
+        let write_err = |path: &Path, error| ArchiveError::Write {
             path: path.to_path_buf(),
-            source,
+            error,
         };
         fs::create_dir_all(dir).map_err(|e| write_err(dir, e))?;
         for entry in &self.entries {

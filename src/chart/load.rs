@@ -28,18 +28,10 @@ const MAX_DEPTH: usize = 64;
 pub enum ChartError {
     #[error("chart {path} not found: no such file or directory")]
     NotFound { path: PathBuf },
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("{path}: {source}")]
-    Archive {
-        path: String,
-        #[source]
-        source: ArchiveError,
-    },
+    #[error("cannot read {path}: {error}")]
+    Read { path: PathBuf, error: io::Error },
+    #[error("{path}: {error}")]
+    Archive { path: String, error: ArchiveError },
     #[error("{path}: {message}")]
     ArchiveLayout { path: String, message: String },
     #[error("{dir}: Chart.yaml is missing (is this a chart directory?)")]
@@ -104,10 +96,10 @@ pub fn load(path: &Path) -> Result<Chart, ChartError> {
                 path: path.to_path_buf(),
             })
         }
-        Err(source) => {
+        Err(error) => {
             return Err(ChartError::Read {
                 path: path.to_path_buf(),
-                source,
+                error,
             })
         }
     };
@@ -115,9 +107,9 @@ pub fn load(path: &Path) -> Result<Chart, ChartError> {
         let files = read_dir_files(path)?;
         build_chart(files, &display_prefix(path))?
     } else {
-        let bytes = fs::read(path).map_err(|source| ChartError::Read {
+        let bytes = fs::read(path).map_err(|error| ChartError::Read {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
         load_archive_bytes(&bytes, &path.display().to_string())?
     };
@@ -136,9 +128,9 @@ fn display_prefix(dir: &Path) -> String {
 
 /// Loads a chart from `.tgz` bytes held in memory; `shown_as` names the archive in errors.
 pub fn load_archive_bytes(bytes: &[u8], shown_as: &str) -> Result<Chart, ChartError> {
-    let archive = archive::read_tgz(bytes).map_err(|source| ChartError::Archive {
+    let archive = archive::read_tgz(bytes).map_err(|error| ChartError::Archive {
         path: shown_as.to_string(),
-        source,
+        error,
     })?;
     let mut top: Option<String> = None;
     let mut files = Vec::with_capacity(archive.entries.len());
@@ -207,9 +199,9 @@ fn walk(
     out: &mut Vec<RawFile>,
     depth: usize,
 ) -> Result<(), ChartError> {
-    let read_err = |path: &Path, source| ChartError::Read {
+    let read_err = |path: &Path, error| ChartError::Read {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     if depth > MAX_DEPTH {
         return Err(read_err(

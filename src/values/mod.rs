@@ -76,20 +76,18 @@ pub enum ValuesError {
         chart: String,
         available: Vec<String>,
     },
-    #[error("cannot read values file {path}: {source}")]
+    #[error("cannot read values file {path}: {error}")]
     ReadFile {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error(transparent)]
     File(#[from] ChartError),
-    #[error("{flag} {expression:?}: {source}")]
+    #[error("{flag} {expression:?}: {error}")]
     Set {
         flag: &'static str,
         expression: String,
-        #[source]
-        source: StrvalsError,
+        error: StrvalsError,
     },
     #[error("--set-json {expression:?}: invalid JSON object: {message}")]
     SetJsonObject { expression: String, message: String },
@@ -240,10 +238,10 @@ fn apply_set(
     user: &mut Map<String, Value>,
     mode: ValueMode<'_>,
 ) -> Result<(), ValuesError> {
-    strvals::parse_into(expression, user, mode).map_err(|source| ValuesError::Set {
+    strvals::parse_into(expression, user, mode).map_err(|error| ValuesError::Set {
         flag,
         expression: expression.to_string(),
-        source,
+        error,
     })
 }
 
@@ -278,17 +276,17 @@ fn read_input_file(path: &PathBuf, stdin_used: &mut bool) -> Result<(String, Str
         if !*stdin_used {
             std::io::stdin()
                 .read_to_string(&mut text)
-                .map_err(|source| ValuesError::ReadFile {
+                .map_err(|error| ValuesError::ReadFile {
                     path: path.clone(),
-                    source,
+                    error,
                 })?;
             *stdin_used = true;
         }
         return Ok((text, "<stdin>".to_string()));
     }
-    let bytes = std::fs::read(path).map_err(|source| ValuesError::ReadFile {
+    let bytes = std::fs::read(path).map_err(|error| ValuesError::ReadFile {
         path: path.clone(),
-        source,
+        error,
     })?;
     let text = String::from_utf8_lossy(&bytes);
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text).to_string();

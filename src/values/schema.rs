@@ -154,6 +154,28 @@ mod tests {
     }
 
     #[test]
+    fn whole_float64_numbers_of_helm_charts_are_integers() {
+        let c = chart_with(json!({"properties": {"replicas": {"type": "integer"}}}));
+        let values = strvals_float(json!({"replicas": 3}));
+        assert!(values["replicas"].is_f64());
+        assert!(validate(&c, values.as_object().unwrap()).is_ok());
+        let err = validate(
+            &c,
+            strvals_float(json!({"replicas": 2.5})).as_object().unwrap(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains(".replicas: expected integer, got number"),
+            "{err}"
+        );
+    }
+
+    fn strvals_float(v: Value) -> Value {
+        crate::values::strvals::to_float64(v)
+    }
+
+    #[test]
     fn invalid_schema_is_reported() {
         let c = chart_with(json!({"type": 5}));
         assert!(matches!(

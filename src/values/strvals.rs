@@ -43,18 +43,21 @@ pub enum ValueMode<'a> {
     Literal,
 }
 
-/// A malformed expression: what is wrong and where (1-based character column).
+/// A malformed expression: what is wrong and where (1-based character column), or a
+/// `--set-file` file that could not be read (no column: the expression itself is fine).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message} (at column {column})")]
+#[error("{message}{}", column.map(|c| format!(" (at column {c})")).unwrap_or_default())]
 pub struct StrvalsError {
     pub message: String,
-    pub column: usize,
+    pub column: Option<usize>,
 }
 
 /// Internal outcome: `End` is Helm's `io.EOF`, which ends parsing successfully.
 enum Stop {
     End,
     Fail(String),
+    /// The `--set-file` reader failed.
+    Unreadable(String),
 }
 
 type Step<T> = Result<T, Stop>;
@@ -81,7 +84,13 @@ pub fn parse_into(
             Err(Stop::Fail(message)) => {
                 return Err(StrvalsError {
                     message,
-                    column: parser.pos.max(1),
+                    column: Some(parser.pos.max(1)),
+                })
+            }
+            Err(Stop::Unreadable(message)) => {
+                return Err(StrvalsError {
+                    message,
+                    column: None,
                 })
             }
         }
@@ -408,7 +417,7 @@ impl Parser<'_> {
     fn convert(&self, text: &str) -> Step<Value> {
         match &self.mode {
             ValueMode::String => Ok(Value::String(text.to_string())),
-            ValueMode::File(read) => read(text).or_else(fail),
+            ValueMode::File(read) => read(text).map_err(Stop::Unreadable),
             _ => Ok(typed_value(text)),
         }
     }
@@ -674,10 +683,10 @@ mod tests {
     fn reports_malformed_expressions_with_position() {
         let err = parse("a=1,b").unwrap_err();
         assert_eq!(err.message, "key \"b\" has no value");
-        assert_eq!(err.column, 5);
+        assert_eq!(err.column, Some(5));
         let err = parse("a,b=1").unwrap_err();
         assert!(err.message.contains("cannot end with ,"), "{err}");
-        assert_eq!(err.column, 2);
+        assert_eq!(err.column, Some(2));
         assert!(parse("a={1,2").unwrap_err().message.contains("terminate"));
         assert!(parse("a[x]=1")
             .unwrap_err()
@@ -769,5 +778,7 @@ mod tests {
         assert_eq!(Value::Object(map.clone()), json!({"a": "content"}));
         let err = parse_into("b=missing.txt", &mut map, ValueMode::File(&read)).unwrap_err();
         assert!(err.message.contains("missing.txt"), "{err}");
+        // The expression is fine; only the file is not, so no column is blamed.
+        assert_eq!(err.column, None);
     }
 }

@@ -470,6 +470,28 @@ mod tests {
     }
 
     #[test]
+    fn imported_tables_alias_like_helm() {
+        // Helm inserts the child's table by reference: the second import into
+        // `both` merges into the very table the first import placed at `first`.
+        let mut a = req("a");
+        a.import_values = vec![
+            json!({"child": "data", "parent": "first"}),
+            json!({"child": "data", "parent": "both"}),
+        ];
+        let mut b = req("b");
+        b.import_values = vec![json!({"child": "data", "parent": "both"})];
+        let subs = vec![
+            chart("a", json!({"data": {"fromA": 1}}), vec![], vec![]),
+            chart("b", json!({"data": {"fromB": 2}}), vec![], vec![]),
+        ];
+        let mut c = chart("top", json!({}), vec![a, b], subs);
+        process_dependencies(&mut c, &Map::new()).unwrap();
+        assert_eq!(c.values["first"], json!({"fromA": 1, "fromB": 2}));
+        assert_eq!(c.values["both"], json!({"fromA": 1, "fromB": 2}));
+        assert_eq!(c.values["a"]["data"], json!({"fromA": 1, "fromB": 2}));
+    }
+
+    #[test]
     fn reports_missing_dependencies() {
         let c = chart(
             "top",
