@@ -611,3 +611,124 @@ fn a_killed_upgrade_is_recovered_by_the_next_one() {
         ]
     );
 }
+
+#[test]
+fn upgrade_install_installs_then_upgrades_and_test_runs_test_hooks() {
+    let sandbox = Sandbox::start();
+    let dir = chart(
+        &sandbox,
+        "ui",
+        "n: 1\n",
+        &[
+            (
+                "cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ui\ndata:\n  n: \"{{ Values.n }}\"\n",
+            ),
+            (
+                "test.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ui-test\n  annotations:\n    helm.sh/hook: test\n",
+            ),
+        ],
+    );
+    let dir = dir.to_str().unwrap();
+    let missing = rudder(&sandbox, &["upgrade", "ui", dir]);
+    assert!(!missing.status.success());
+    assert!(
+        stderr(&missing).contains("not found"),
+        "{}",
+        stderr(&missing)
+    );
+
+    ok(&rudder(&sandbox, &["upgrade", "--install", "ui", dir]));
+    ok(&rudder(
+        &sandbox,
+        &["upgrade", "--install", "ui", dir, "--set", "n=2"],
+    ));
+    let history = json_of(&rudder(&sandbox, &["history", "ui", "-o", "json"]));
+    assert_eq!(
+        statuses(&history),
+        vec![(1, "superseded".into()), (2, "deployed".into())]
+    );
+    // Without new values an upgrade keeps the previous ones (Helm's rule).
+    ok(&rudder(&sandbox, &["upgrade", "ui", dir]));
+    assert_eq!(
+        ok(&sandbox.kubectl(&["get", "configmap", "ui", "-o", "jsonpath={.data.n}"])),
+        "2"
+    );
+    ok(&rudder(&sandbox, &["upgrade", "ui", dir, "--reset-values"]));
+    assert_eq!(
+        ok(&sandbox.kubectl(&["get", "configmap", "ui", "-o", "jsonpath={.data.n}"])),
+        "1"
+    );
+
+    let tested = ok(&rudder(&sandbox, &["test", "ui"]));
+    assert!(tested.contains("TEST SUITE:     ui-test"), "{tested}");
+    assert!(tested.contains("Phase:          Succeeded"), "{tested}");
+    let status = ok(&rudder(&sandbox, &["status", "ui"]));
+    assert!(
+        status.contains("Phase:          Succeeded"),
+        "the run is recorded: {status}"
+    );
+}
+
+#[test]
+fn invalid_release_names_are_refused() {
+    let sandbox = Sandbox::start();
+    let out = rudder(&sandbox, &["install", "Bad_Name", WEB]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("invalid release name \"Bad_Name\""),
+        "{}",
+        stderr(&out)
+    );
+    let long = "a".repeat(54);
+    let out = rudder(&sandbox, &["install", &long, WEB]);
+    assert!(
+        stderr(&out).contains("longer than 53 characters"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn immutable_changes_fail_up_front_unless_force_replace() {
+    let sandbox = Sandbox::start();
+    let dir = chart(
+        &sandbox,
+        "imm",
+        "app: one\n",
+        &[(
+            "deploy.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: imm\nspec:\n  selector:\n    matchLabels:\n      app: \"{{ Values.app }}\"\n  template:\n    metadata:\n      labels:\n        app: \"{{ Values.app }}\"\n    spec:\n      containers:\n      - name: c\n        image: example.com/c:1\n",
+        )],
+    );
+    let dir = dir.to_str().unwrap();
+    ok(&rudder(&sandbox, &["install", "imm", dir]));
+    let refused = rudder(&sandbox, &["upgrade", "imm", dir, "--set", "app=two"]);
+    assert!(!refused.status.success());
+    let err = stderr(&refused);
+    assert!(
+        err.contains("Deployment default/imm: field spec.selector is immutable")
+            && err.contains("--force-replace"),
+        "{err}"
+    );
+    let history = json_of(&rudder(&sandbox, &["history", "imm", "-o", "json"]));
+    assert_eq!(
+        history.as_array().unwrap().len(),
+        1,
+        "nothing was recorded: {history}"
+    );
+
+    ok(&rudder(
+        &sandbox,
+        &["upgrade", "imm", dir, "--set", "app=two", "--force-replace"],
+    ));
+    let selector = ok(&sandbox.kubectl(&[
+        "get",
+        "deployment",
+        "imm",
+        "-o",
+        "jsonpath={.spec.selector.matchLabels.app}",
+    ]));
+    assert_eq!(selector, "two");
+}
