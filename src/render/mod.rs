@@ -198,3 +198,26 @@ pub fn render(
 
 pub mod gotmpl;
 pub mod tera;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_kube_versions_like_kubectl_prints_them() {
+        let v = KubeVersion::parse("1.30").unwrap();
+        assert_eq!(
+            (v.version.as_str(), v.major.as_str(), v.minor.as_str()),
+            ("v1.30.0", "1", "30")
+        );
+        // Like Helm 4, the vendor suffix stays in Version.
+        assert_eq!(
+            KubeVersion::parse("v1.29.3-gke.1").unwrap().version,
+            "v1.29.3-gke.1"
+        );
+        for bad in ["", "1", "v1.x", "one.two", "1.30.x"] {
+            assert!(KubeVersion::parse(bad).is_none(), "{bad}");
+        }
+        assert_eq!(Capabilities::default().kube_version.minor, "36");
+    }
+}
