@@ -453,3 +453,76 @@ fn kubectl_get_prints_the_server_side_columns() {
     let svc = ok(&sandbox.kubectl(&["get", "svc", "web"]));
     assert!(svc.contains("ClusterIP") && svc.contains("80/TCP"), "{svc}");
 }
+
+#[test]
+fn kubectl_create_subcommands_send_protobuf_the_sandbox_decodes() {
+    let sandbox = Sandbox::start();
+    ok(&sandbox.kubectl(&[
+        "create",
+        "deployment",
+        "web",
+        "--image=nginx:1.27",
+        "--replicas=0",
+        "--port=80",
+    ]));
+    ok(&sandbox.kubectl(&[
+        "expose",
+        "deployment",
+        "web",
+        "--port=80",
+        "--target-port=8080",
+    ]));
+    ok(&sandbox.kubectl(&[
+        "create",
+        "ingress",
+        "web",
+        "--rule=shop.example.com/=web:80",
+    ]));
+    ok(&sandbox.kubectl(&[
+        "create",
+        "job",
+        "once",
+        "--image=busybox",
+        "--",
+        "echo",
+        "hi",
+    ]));
+    let deploy = ok(&sandbox.kubectl(&[
+        "get",
+        "deploy",
+        "web",
+        "-o",
+        "jsonpath={.spec.replicas} {.spec.template.spec.containers[0].image} {.spec.template.spec.containers[0].ports[0].containerPort}",
+    ]));
+    assert_eq!(
+        deploy, "0 nginx:1.27 80",
+        "replicas: 0 survives the protobuf decoding"
+    );
+    let svc = ok(&sandbox.kubectl(&[
+        "get",
+        "svc",
+        "web",
+        "-o",
+        "jsonpath={.spec.ports[0].targetPort} {.spec.selector.app}",
+    ]));
+    assert_eq!(svc, "8080 web");
+    let ingress = ok(&sandbox.kubectl(&[
+        "get",
+        "ingress",
+        "web",
+        "-o",
+        "jsonpath={.spec.rules[0].host} {.spec.rules[0].http.paths[0].backend.service.name}",
+    ]));
+    assert_eq!(
+        ingress, "shop.example.com web",
+        "inline Go structs are flattened"
+    );
+    let job = ok(&sandbox.kubectl(&[
+        "get",
+        "job",
+        "once",
+        "-o",
+        "jsonpath={.spec.template.spec.containers[0].command}",
+    ]));
+    assert_eq!(job, r#"["echo","hi"]"#);
+}

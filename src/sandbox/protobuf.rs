@@ -4,7 +4,8 @@
 //! client-go's typed clients (Helm's Secret and ConfigMap storage drivers) send their create,
 //! update and delete bodies this way; everything else speaks JSON.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
 
 use base64::Engine;
 use k8s_pb::api::core::v1 as core;
@@ -30,7 +31,8 @@ pub enum ProtobufError {
     UnsupportedKind(String),
 }
 
-/// Decodes an enveloped body into the JSON form of the object.
+/// Decodes an enveloped body into the JSON form of the object, for any kind in the generated
+/// field table (`schemas/protobuf-fields.json`, from the `k8s-pb` crate's message definitions).
 pub fn decode(body: &[u8]) -> Result<Value, ProtobufError> {
     let raw = body.strip_prefix(MAGIC).ok_or(ProtobufError::NoEnvelope)?;
     let unknown = Unknown::decode(raw).map_err(|e| ProtobufError::Malformed(e.to_string()))?;
@@ -38,243 +40,387 @@ pub fn decode(body: &[u8]) -> Result<Value, ProtobufError> {
     let kind = type_meta.kind.unwrap_or_default();
     let api_version = type_meta.api_version.unwrap_or_default();
     let raw = unknown.raw.unwrap_or_default();
-    let bad = |e: prost::DecodeError| ProtobufError::Malformed(e.to_string());
-    let mut out = match kind.as_str() {
-        "Secret" => secret_to_json(core::Secret::decode(raw.as_slice()).map_err(bad)?),
-        "ConfigMap" => config_map_to_json(core::ConfigMap::decode(raw.as_slice()).map_err(bad)?),
-        "Namespace" => namespace_to_json(core::Namespace::decode(raw.as_slice()).map_err(bad)?),
-        "ServiceAccount" => {
-            service_account_to_json(core::ServiceAccount::decode(raw.as_slice()).map_err(bad)?)
-        }
-        "DeleteOptions" => {
-            delete_options_to_json(meta::DeleteOptions::decode(raw.as_slice()).map_err(bad)?)
-        }
-        other => return Err(ProtobufError::UnsupportedKind(other.to_string())),
+    let message = message_name(&api_version, &kind)
+        .ok_or_else(|| ProtobufError::UnsupportedKind(kind.clone()))?;
+    let mut out = match message_to_json(message, &raw, 0)? {
+        Value::Object(m) => m,
+        _ => Map::new(),
     };
     out.insert("apiVersion".into(), json!(api_version));
     out.insert("kind".into(), json!(kind));
     Ok(Value::Object(out))
 }
 
-fn secret_to_json(s: core::Secret) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert(
-        "metadata".into(),
-        object_meta_to_json(s.metadata.unwrap_or_default()),
-    );
-    if !s.data.is_empty() {
-        m.insert("data".into(), bytes_map(&s.data));
-    }
-    if !s.string_data.is_empty() {
-        m.insert("stringData".into(), json!(s.string_data));
-    }
-    if let Some(t) = s.r#type {
-        m.insert("type".into(), json!(t));
-    }
-    if let Some(i) = s.immutable {
-        m.insert("immutable".into(), json!(i));
-    }
-    m
+/// tag → (JSON name, type) per message.
+type FieldTable = HashMap<String, HashMap<u32, (String, String)>>;
+
+fn fields() -> &'static FieldTable {
+    static TABLE: OnceLock<FieldTable> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let raw: HashMap<String, HashMap<String, (String, String)>> =
+            serde_json::from_str(include_str!("schemas/protobuf-fields.json")).unwrap_or_default();
+        raw.into_iter()
+            .map(|(name, table)| {
+                let table = table
+                    .into_iter()
+                    .filter_map(|(tag, f)| tag.parse::<u32>().ok().map(|t| (t, f)))
+                    .collect();
+                (name, table)
+            })
+            .collect()
+    })
 }
 
-fn config_map_to_json(c: core::ConfigMap) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert(
-        "metadata".into(),
-        object_meta_to_json(c.metadata.unwrap_or_default()),
-    );
-    if !c.data.is_empty() {
-        m.insert("data".into(), json!(c.data));
-    }
-    if !c.binary_data.is_empty() {
-        m.insert("binaryData".into(), bytes_map(&c.binary_data));
-    }
-    if let Some(i) = c.immutable {
-        m.insert("immutable".into(), json!(i));
-    }
-    m
-}
-
-fn namespace_to_json(n: core::Namespace) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert(
-        "metadata".into(),
-        object_meta_to_json(n.metadata.unwrap_or_default()),
-    );
-    if let Some(spec) = n.spec {
-        if !spec.finalizers.is_empty() {
-            m.insert("spec".into(), json!({"finalizers": spec.finalizers}));
+/// The message of a kind: `apps/v1 Deployment` → `io.k8s.api.apps.v1.Deployment`.
+fn message_name(api_version: &str, kind: &str) -> Option<&'static str> {
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+    let package = match group {
+        "" => "io.k8s.api.core".to_string(),
+        "apiextensions.k8s.io" => {
+            "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions".to_string()
         }
-    }
-    m
-}
-
-fn service_account_to_json(s: core::ServiceAccount) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert(
-        "metadata".into(),
-        object_meta_to_json(s.metadata.unwrap_or_default()),
-    );
-    if !s.secrets.is_empty() {
-        let refs: Vec<Value> = s
-            .secrets
-            .into_iter()
-            .map(|r| json!({"name": r.name.unwrap_or_default()}))
-            .collect();
-        m.insert("secrets".into(), json!(refs));
-    }
-    if !s.image_pull_secrets.is_empty() {
-        let refs: Vec<Value> = s
-            .image_pull_secrets
-            .into_iter()
-            .map(|r| json!({"name": r.name.unwrap_or_default()}))
-            .collect();
-        m.insert("imagePullSecrets".into(), json!(refs));
-    }
-    if let Some(a) = s.automount_service_account_token {
-        m.insert("automountServiceAccountToken".into(), json!(a));
-    }
-    m
-}
-
-fn delete_options_to_json(d: meta::DeleteOptions) -> Map<String, Value> {
-    let mut m = Map::new();
-    if let Some(g) = d.grace_period_seconds {
-        m.insert("gracePeriodSeconds".into(), json!(g));
-    }
-    if let Some(p) = d.preconditions {
-        let mut pm = Map::new();
-        if let Some(uid) = p.uid {
-            pm.insert("uid".into(), json!(uid));
-        }
-        if let Some(rv) = p.resource_version {
-            pm.insert("resourceVersion".into(), json!(rv));
-        }
-        m.insert("preconditions".into(), Value::Object(pm));
-    }
-    if let Some(o) = d.orphan_dependents {
-        m.insert("orphanDependents".into(), json!(o));
-    }
-    if let Some(p) = d.propagation_policy {
-        m.insert("propagationPolicy".into(), json!(p));
-    }
-    if !d.dry_run.is_empty() {
-        m.insert("dryRun".into(), json!(d.dry_run));
-    }
-    m
-}
-
-fn bytes_map(map: &BTreeMap<String, Vec<u8>>) -> Value {
-    let engine = base64::engine::general_purpose::STANDARD;
-    Value::Object(
-        map.iter()
-            .map(|(k, v)| (k.clone(), json!(engine.encode(v))))
-            .collect(),
-    )
-}
-
-fn time_to_json(t: &meta::Time) -> Value {
-    let secs = t.seconds.unwrap_or(0);
-    match chrono::DateTime::from_timestamp(secs, 0) {
-        Some(dt) => json!(dt.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
-        None => Value::Null,
-    }
-}
-
-fn object_meta_to_json(o: meta::ObjectMeta) -> Value {
-    let mut m = Map::new();
-    let mut put_str = |k: &str, v: Option<String>| {
-        if let Some(v) = v.filter(|v| !v.is_empty()) {
-            m.insert(k.into(), json!(v));
-        }
+        "meta.k8s.io" => "io.k8s.apimachinery.pkg.apis.meta".to_string(),
+        g => format!("io.k8s.api.{}", g.split('.').next().unwrap_or(g)),
     };
-    put_str("name", o.name);
-    put_str("generateName", o.generate_name);
-    put_str("namespace", o.namespace);
-    put_str("uid", o.uid);
-    put_str("resourceVersion", o.resource_version);
-    if let Some(g) = o.generation.filter(|g| *g != 0) {
-        m.insert("generation".into(), json!(g));
+    let wanted = format!("{package}.{version}.{kind}");
+    let table = fields();
+    if let Some((name, _)) = table.get_key_value(&wanted) {
+        return Some(name.as_str());
     }
-    if let Some(t) = &o.creation_timestamp {
-        if t.seconds.unwrap_or(0) != 0 {
-            m.insert("creationTimestamp".into(), time_to_json(t));
+    // Options types (DeleteOptions) travel with the request's group-version; they live in meta.
+    let meta = format!("io.k8s.apimachinery.pkg.apis.meta.v1.{kind}");
+    table.get_key_value(&meta).map(|(name, _)| name.as_str())
+}
+
+/// Fields whose zero value means something (Go pointers): kept when the wire carries 0/false.
+/// Every other zero scalar is a Go value field that JSON's omitempty drops.
+const MEANINGFUL_ZERO: &[&str] = &[
+    "replicas",
+    "automountServiceAccountToken",
+    "enableServiceLinks",
+    "suspend",
+    "parallelism",
+    "completions",
+    "backoffLimit",
+    "backoffLimitPerIndex",
+    "maxFailedIndexes",
+    "allowPrivilegeEscalation",
+    "readOnlyRootFilesystem",
+    "privileged",
+    "runAsNonRoot",
+    "runAsUser",
+    "runAsGroup",
+    "fsGroup",
+    "optional",
+    "immutable",
+    "hostUsers",
+    "shareProcessNamespace",
+    "setHostnameAsFQDN",
+    "terminationGracePeriodSeconds",
+    "activeDeadlineSeconds",
+    "revisionHistoryLimit",
+    "progressDeadlineSeconds",
+    "partition",
+    "ttlSecondsAfterFinished",
+    "startingDeadlineSeconds",
+    "successfulJobsHistoryLimit",
+    "failedJobsHistoryLimit",
+    "defaultMode",
+    "mode",
+    "allocateLoadBalancerNodePorts",
+    "minReplicas",
+    "gracePeriodSeconds",
+    "orphanDependents",
+    "start",
+    "sizeLimit",
+    "expirationSeconds",
+    "stdinOnce",
+];
+
+/// A protobuf wire reader over one message's bytes.
+struct Reader<'a> {
+    data: &'a [u8],
+}
+
+/// One field from the wire.
+enum Wire<'a> {
+    Varint(u64),
+    Fixed64(u64),
+    Bytes(&'a [u8]),
+    Fixed32(u32),
+}
+
+impl<'a> Reader<'a> {
+    fn varint(&mut self) -> Result<u64, ProtobufError> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let (&b, rest) = self
+                .data
+                .split_first()
+                .ok_or_else(|| ProtobufError::Malformed("truncated varint".into()))?;
+            self.data = rest;
+            value |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err(ProtobufError::Malformed("varint too long".into()))
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8], ProtobufError> {
+        if self.data.len() < n {
+            return Err(ProtobufError::Malformed("truncated field".into()));
+        }
+        let (head, rest) = self.data.split_at(n);
+        self.data = rest;
+        Ok(head)
+    }
+
+    fn next(&mut self) -> Option<Result<(u32, Wire<'a>), ProtobufError>> {
+        if self.data.is_empty() {
+            return None;
+        }
+        Some(self.field())
+    }
+
+    fn field(&mut self) -> Result<(u32, Wire<'a>), ProtobufError> {
+        let key = self.varint()?;
+        let tag = u32::try_from(key >> 3)
+            .map_err(|_| ProtobufError::Malformed("field number out of range".into()))?;
+        let wire = match key & 7 {
+            0 => Wire::Varint(self.varint()?),
+            1 => {
+                let b = self.take(8)?;
+                Wire::Fixed64(u64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
+            }
+            2 => {
+                let n = usize::try_from(self.varint()?)
+                    .map_err(|_| ProtobufError::Malformed("length out of range".into()))?;
+                Wire::Bytes(self.take(n)?)
+            }
+            5 => {
+                let b = self.take(4)?;
+                Wire::Fixed32(u32::from_le_bytes(b.try_into().unwrap_or([0; 4])))
+            }
+            other => {
+                return Err(ProtobufError::Malformed(format!(
+                    "unsupported wire type {other}"
+                )))
+            }
+        };
+        Ok((tag, wire))
+    }
+}
+
+/// Deeper nesting than any Kubernetes object needs is an attack, not an object.
+const MAX_DEPTH: usize = 64;
+
+fn message_to_json(name: &str, bytes: &[u8], depth: usize) -> Result<Value, ProtobufError> {
+    if depth > MAX_DEPTH {
+        return Err(ProtobufError::Malformed("message nested too deeply".into()));
+    }
+    if let Some(special) = special_to_json(name, bytes)? {
+        return Ok(special);
+    }
+    let table = fields().get(name);
+    let mut out = Map::new();
+    let mut reader = Reader { data: bytes };
+    while let Some(field) = reader.next() {
+        let (tag, wire) = field?;
+        let Some((json_name, ty)) = table.and_then(|t| t.get(&tag)) else {
+            continue;
+        };
+        if let Some(item_type) = ty.strip_prefix("repeated ") {
+            let items = out
+                .entry(json_name.clone())
+                .or_insert_with(|| Value::Array(Vec::new()));
+            if let Value::Array(list) = items {
+                match (&wire, is_numeric(item_type)) {
+                    // Packed repeated scalars.
+                    (Wire::Bytes(packed), true) => {
+                        let mut r = Reader { data: packed };
+                        while !r.data.is_empty() {
+                            let v = r.varint()?;
+                            list.push(scalar(item_type, &Wire::Varint(v))?);
+                        }
+                    }
+                    _ => list.push(value_of(item_type, &wire, depth)?),
+                }
+            }
+            continue;
+        }
+        if let Some(map_type) = ty.strip_prefix("map:") {
+            let value_type = map_type.split_once(':').map(|(_, v)| v).unwrap_or("string");
+            let Wire::Bytes(entry) = wire else { continue };
+            let mut r = Reader { data: entry };
+            let (mut key, mut value) = (String::new(), None);
+            while let Some(f) = r.next() {
+                match f? {
+                    (1, Wire::Bytes(k)) => key = String::from_utf8_lossy(k).into_owned(),
+                    (2, w) => value = Some(value_of(value_type, &w, depth)?),
+                    _ => {}
+                }
+            }
+            let value = value.unwrap_or_else(|| empty_of(value_type));
+            let map = out
+                .entry(json_name.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(m) = map {
+                m.insert(key, value);
+            }
+            continue;
+        }
+        let value = value_of(ty, &wire, depth)?;
+        if json_name.is_empty() {
+            // An inline (embedded) Go struct: its fields belong to this object.
+            if let Value::Object(inner) = value {
+                out.extend(inner);
+            }
+            continue;
+        }
+        let zero = match &value {
+            Value::Null => true,
+            Value::String(s) => s.is_empty(),
+            Value::Bool(b) => !b,
+            Value::Number(n) => n.as_f64() == Some(0.0),
+            _ => false,
+        };
+        if zero
+            && !(MEANINGFUL_ZERO.contains(&json_name.as_str())
+                && !value.is_null()
+                && !value.is_string())
+        {
+            continue;
+        }
+        out.insert(json_name.clone(), value);
+    }
+    Ok(Value::Object(out))
+}
+
+fn is_numeric(ty: &str) -> bool {
+    matches!(ty, "int32" | "int64" | "bool")
+}
+
+fn empty_of(ty: &str) -> Value {
+    match ty {
+        "string" | "bytes" => json!(""),
+        "bool" => json!(false),
+        "int32" | "int64" | "double" | "float" => json!(0),
+        _ => json!({}),
+    }
+}
+
+fn value_of(ty: &str, wire: &Wire<'_>, depth: usize) -> Result<Value, ProtobufError> {
+    match ty.strip_prefix("message:") {
+        Some(message) => match wire {
+            Wire::Bytes(b) => message_to_json(message, b, depth + 1),
+            _ => Err(ProtobufError::Malformed(format!(
+                "{message} is not length-delimited"
+            ))),
+        },
+        None => scalar(ty, wire),
+    }
+}
+
+fn scalar(ty: &str, wire: &Wire<'_>) -> Result<Value, ProtobufError> {
+    let engine = base64::engine::general_purpose::STANDARD;
+    Ok(match (ty, wire) {
+        ("string", Wire::Bytes(b)) => json!(String::from_utf8_lossy(b)),
+        ("bytes", Wire::Bytes(b)) => json!(engine.encode(b)),
+        ("bool", Wire::Varint(v)) => json!(*v != 0),
+        ("int32", Wire::Varint(v)) => json!(*v as i64 as i32),
+        ("int64", Wire::Varint(v)) => json!(*v as i64),
+        ("double", Wire::Fixed64(v)) => json!(f64::from_bits(*v)),
+        ("float", Wire::Fixed32(v)) => json!(f32::from_bits(*v)),
+        _ => {
+            return Err(ProtobufError::Malformed(format!(
+                "field of type {ty} has the wrong wire type"
+            )))
+        }
+    })
+}
+
+/// Messages whose JSON form is not an object of their fields.
+fn special_to_json(name: &str, bytes: &[u8]) -> Result<Option<Value>, ProtobufError> {
+    let short = name.rsplit('.').next().unwrap_or(name);
+    let handled = matches!(
+        name,
+        "io.k8s.apimachinery.pkg.apis.meta.v1.Time"
+            | "io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime"
+            | "io.k8s.apimachinery.pkg.apis.meta.v1.Duration"
+            | "io.k8s.apimachinery.pkg.api.resource.Quantity"
+            | "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
+            | "io.k8s.apimachinery.pkg.runtime.RawExtension"
+            | "io.k8s.apimachinery.pkg.apis.meta.v1.FieldsV1"
+            | "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSON"
+    );
+    if !handled {
+        return Ok(None);
+    }
+    let mut ints: HashMap<u32, i64> = HashMap::new();
+    let mut texts: HashMap<u32, &[u8]> = HashMap::new();
+    let mut reader = Reader { data: bytes };
+    while let Some(field) = reader.next() {
+        match field? {
+            (tag, Wire::Varint(v)) => {
+                ints.insert(tag, v as i64);
+            }
+            (tag, Wire::Bytes(b)) => {
+                texts.insert(tag, b);
+            }
+            _ => {}
         }
     }
-    if let Some(t) = &o.deletion_timestamp {
-        m.insert("deletionTimestamp".into(), time_to_json(t));
-    }
-    if let Some(g) = o.deletion_grace_period_seconds {
-        m.insert("deletionGracePeriodSeconds".into(), json!(g));
-    }
-    if !o.labels.is_empty() {
-        m.insert("labels".into(), json!(o.labels));
-    }
-    if !o.annotations.is_empty() {
-        m.insert("annotations".into(), json!(o.annotations));
-    }
-    if !o.owner_references.is_empty() {
-        let refs: Vec<Value> = o
-            .owner_references
-            .into_iter()
-            .map(|r| {
-                let mut rm = Map::new();
-                rm.insert(
-                    "apiVersion".into(),
-                    json!(r.api_version.unwrap_or_default()),
-                );
-                rm.insert("kind".into(), json!(r.kind.unwrap_or_default()));
-                rm.insert("name".into(), json!(r.name.unwrap_or_default()));
-                rm.insert("uid".into(), json!(r.uid.unwrap_or_default()));
-                if let Some(c) = r.controller {
-                    rm.insert("controller".into(), json!(c));
-                }
-                if let Some(b) = r.block_owner_deletion {
-                    rm.insert("blockOwnerDeletion".into(), json!(b));
-                }
-                Value::Object(rm)
-            })
-            .collect();
-        m.insert("ownerReferences".into(), json!(refs));
-    }
-    if !o.finalizers.is_empty() {
-        m.insert("finalizers".into(), json!(o.finalizers));
-    }
-    if !o.managed_fields.is_empty() {
-        let entries: Vec<Value> = o
-            .managed_fields
-            .into_iter()
-            .map(|e| {
-                let mut em = Map::new();
-                if let Some(v) = e.manager {
-                    em.insert("manager".into(), json!(v));
-                }
-                if let Some(v) = e.operation {
-                    em.insert("operation".into(), json!(v));
-                }
-                if let Some(v) = e.api_version {
-                    em.insert("apiVersion".into(), json!(v));
-                }
-                if let Some(t) = &e.time {
-                    em.insert("time".into(), time_to_json(t));
-                }
-                if let Some(v) = e.fields_type {
-                    em.insert("fieldsType".into(), json!(v));
-                }
-                if let Some(raw) = e.fields_v1.and_then(|f| f.raw) {
-                    if let Ok(v) = serde_json::from_slice::<Value>(&raw) {
-                        em.insert("fieldsV1".into(), v);
+    let text = |tag: u32| {
+        texts
+            .get(&tag)
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+    };
+    Ok(Some(match short {
+        "Time" | "MicroTime" => {
+            let secs = ints.get(&1).copied().unwrap_or(0);
+            if secs == 0 {
+                Value::Null
+            } else {
+                match chrono::DateTime::from_timestamp(secs, 0) {
+                    Some(dt) if short == "Time" => {
+                        json!(dt.format("%Y-%m-%dT%H:%M:%SZ").to_string())
                     }
+                    Some(dt) => json!(dt.format("%Y-%m-%dT%H:%M:%S.000000Z").to_string()),
+                    None => Value::Null,
                 }
-                if let Some(v) = e.subresource.filter(|s| !s.is_empty()) {
-                    em.insert("subresource".into(), json!(v));
-                }
-                Value::Object(em)
-            })
-            .collect();
-        m.insert("managedFields".into(), json!(entries));
+            }
+        }
+        "Duration" => {
+            let nanos = ints.get(&1).copied().unwrap_or(0);
+            json!(go_duration(nanos))
+        }
+        "Quantity" => json!(text(1).unwrap_or_default()),
+        "IntOrString" => {
+            if ints.get(&1).copied().unwrap_or(0) == 1 {
+                json!(text(3).unwrap_or_default())
+            } else {
+                json!(ints.get(&2).copied().unwrap_or(0) as i32)
+            }
+        }
+        _ => texts
+            .get(&1)
+            .and_then(|b| serde_json::from_slice::<Value>(b).ok())
+            .unwrap_or(Value::Null),
+    }))
+}
+
+/// Go's `time.Duration` string for whole seconds (`1h0m0s`, `90s` → `1m30s`).
+fn go_duration(nanos: i64) -> String {
+    let secs = nanos / 1_000_000_000;
+    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
+    if h > 0 {
+        format!("{h}h{m}m{s}s")
+    } else if m > 0 {
+        format!("{m}m{s}s")
+    } else {
+        format!("{s}s")
     }
-    Value::Object(m)
 }
 
 /// Encodes the JSON form of a Secret, ConfigMap, their lists or a Status as an enveloped
@@ -490,6 +636,78 @@ mod tests {
         let body = b"k8s\x00\n\x13\n\x02v1\x12\rDeleteOptions\x12\x00\x1a\x00\"\x00";
         let v = decode(body).expect("decodes");
         assert_eq!(v["kind"], "DeleteOptions");
+    }
+
+    #[test]
+    fn deployments_decode_through_the_generated_field_table() {
+        use k8s_pb::api::apps::v1 as apps;
+        use k8s_pb::apimachinery::pkg::util::intstr::IntOrString;
+        let deployment = apps::Deployment {
+            metadata: Some(meta::ObjectMeta {
+                name: Some("web".into()),
+                generate_name: Some(String::new()),
+                labels: [("app".to_string(), "web".to_string())].into(),
+                ..Default::default()
+            }),
+            spec: Some(apps::DeploymentSpec {
+                replicas: Some(0),
+                paused: Some(false),
+                template: Some(core::PodTemplateSpec {
+                    metadata: Some(meta::ObjectMeta::default()),
+                    spec: Some(core::PodSpec {
+                        containers: vec![core::Container {
+                            name: Some("web".into()),
+                            image: Some("nginx".into()),
+                            ports: vec![core::ContainerPort {
+                                container_port: Some(80),
+                                ..Default::default()
+                            }],
+                            ..Default::default()
+                        }],
+                        ..Default::default()
+                    }),
+                }),
+                strategy: Some(apps::DeploymentStrategy {
+                    r#type: Some("RollingUpdate".into()),
+                    rolling_update: Some(apps::RollingUpdateDeployment {
+                        max_surge: Some(IntOrString {
+                            r#type: Some(1),
+                            int_val: Some(0),
+                            str_val: Some("25%".into()),
+                        }),
+                        max_unavailable: Some(IntOrString {
+                            r#type: Some(0),
+                            int_val: Some(1),
+                            str_val: Some(String::new()),
+                        }),
+                    }),
+                }),
+                ..Default::default()
+            }),
+            status: None,
+        };
+        let unknown = Unknown {
+            type_meta: Some(TypeMeta {
+                api_version: Some("apps/v1".into()),
+                kind: Some("Deployment".into()),
+            }),
+            raw: Some(deployment.encode_to_vec()),
+            content_encoding: None,
+            content_type: None,
+        };
+        let mut body = MAGIC.to_vec();
+        body.extend(unknown.encode_to_vec());
+        let v = decode(&body).expect("decodes");
+        assert_eq!(
+            v,
+            json!({"apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": "web", "labels": {"app": "web"}},
+                "spec": {"replicas": 0,
+                    "template": {"metadata": {}, "spec": {"containers": [
+                        {"name": "web", "image": "nginx", "ports": [{"containerPort": 80}]}]}},
+                    "strategy": {"type": "RollingUpdate",
+                        "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 1}}}})
+        );
     }
 
     #[test]
