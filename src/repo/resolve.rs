@@ -163,7 +163,17 @@ pub async fn fetch_chart(reference: &str, opts: &FetchOptions) -> Result<Fetched
             source: reference.to_string(),
         }),
         ChartRef::Repository { repo, chart } => {
-            let entry = configured_repository(&repo, &opts.dirs)?;
+            let entry = configured_repository(&repo, &opts.dirs).map_err(|e| match e {
+                // Most often a mistyped path: say both what was looked for on disk and online.
+                RepoError::UnknownRepository { name } => RepoError::InvalidReference {
+                    reference: reference.to_string(),
+                    reason: format!(
+                        "no such chart directory or archive, and no repository named {name:?} \
+                         (add one with `rudder repo add {name} URL`)"
+                    ),
+                },
+                other => other,
+            })?;
             let index = cached_index(&entry, &opts.dirs).await?;
             let found = index.find(&chart, &opts.version, &format!("repository {repo:?}"))?;
             let path = download_chart(&entry.url, found, &entry.http_options(), &opts.dirs).await?;
