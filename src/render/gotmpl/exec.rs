@@ -178,7 +178,7 @@ enum Fault {
 
 type EvalResult<T> = Result<T, Box<(usize, String, Fault)>>;
 
-fn fault<T>(pos: usize, node: &str, msg: impl Into<String>) -> EvalResult<T> {
+fn fault<T>(pos: usize, node: impl std::fmt::Display, msg: impl Into<String>) -> EvalResult<T> {
     Err(Box::new((pos, node.to_string(), Fault::Msg(msg.into()))))
 }
 
@@ -546,8 +546,7 @@ impl<'a> Exec<'a> {
         final_: Option<Value>,
     ) -> EvalResult<Value> {
         // Go reports field errors at the field node: its own text, not the whole command.
-        let node_text = field_node_text(cmd, pos, chain);
-        let node_text = node_text.as_str();
+        let node_text = &field_node_text(cmd, pos, chain);
         let mut r = receiver;
         let n = chain.len();
         for (i, name) in chain.iter().enumerate() {
@@ -964,16 +963,30 @@ fn locate(frame: &Frame, pos: usize, node: &str, f: Fault) -> ExecError {
 
 /// The source text of the field node `chain` at `pos` within `cmd` (e.g. `.Values.a.b` or
 /// `$x.a`), for error contexts.
-fn field_node_text(cmd: &Command, pos: usize, chain: &[String]) -> String {
-    let suffix: String = chain.iter().map(|c| format!(".{c}")).collect();
-    for arg in &cmd.args {
-        match arg {
-            Arg::Field(p, c) if *p == pos && c == chain => return suffix,
-            Arg::Variable(p, v, c) if *p == pos && c == chain => return format!("{v}{suffix}"),
-            _ => {}
+fn field_node_text<'c>(cmd: &'c Command, pos: usize, chain: &'c [String]) -> FieldNodeText<'c> {
+    let var = cmd.args.iter().find_map(|arg| match arg {
+        Arg::Variable(p, v, c) if *p == pos && c == chain => Some(v.as_str()),
+        _ => None,
+    });
+    FieldNodeText { var, chain }
+}
+
+/// A field node's text, formatted only when an error needs it (field access is hot).
+struct FieldNodeText<'c> {
+    var: Option<&'c str>,
+    chain: &'c [String],
+}
+
+impl std::fmt::Display for FieldNodeText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(v) = self.var {
+            f.write_str(v)?;
         }
+        for c in self.chain {
+            write!(f, ".{c}")?;
+        }
+        Ok(())
     }
-    suffix
 }
 
 /// Go's `printValue`: nil prints as `<no value>`.

@@ -466,8 +466,34 @@ fn helm_order(names: Vec<String>) -> Vec<String> {
     names
 }
 
+/// Stack for the render thread: templates recurse through `include` (Helm allows 1000 nested
+/// calls of one name), far deeper than a main thread's stack would take.
+const RENDER_STACK_BYTES: usize = 1 << 30;
+
 /// Renders a Helm chart exactly as Helm 4's engine does.
 pub fn render(
+    chart: &Chart,
+    values: &serde_json::Value,
+    options: &RenderOptions,
+) -> Result<Rendered, RenderError> {
+    std::thread::scope(|scope| {
+        let handle = std::thread::Builder::new()
+            .name("gotmpl-render".into())
+            .stack_size(RENDER_STACK_BYTES)
+            .spawn_scoped(scope, || render_here(chart, values, options));
+        match handle {
+            Ok(h) => h.join().unwrap_or_else(|_| {
+                Err(RenderError::Other(
+                    "rendering template failed: the template engine panicked".into(),
+                ))
+            }),
+            // No thread available: render on this one.
+            Err(_) => render_here(chart, values, options),
+        }
+    })
+}
+
+fn render_here(
     chart: &Chart,
     values: &serde_json::Value,
     options: &RenderOptions,
@@ -606,6 +632,20 @@ mod tests {
         assert_eq!(
             render_one("x\n {{ fail \"boom\" }}").unwrap_err(),
             "execution error at (j/templates/t.yaml:2:4): boom"
+        );
+    }
+
+    #[test]
+    fn endless_include_recursion_is_an_error_not_a_crash() {
+        let err =
+            render_one("{{ define \"r\" }}{{ include \"r\" . }}{{ end }}{{ include \"r\" . }}")
+                .unwrap_err();
+        assert!(
+            err.contains(
+                "rendering template has a nested reference name: r: unable to execute template"
+            ),
+            "{}",
+            &err[..200]
         );
     }
 
