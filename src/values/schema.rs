@@ -176,6 +176,21 @@ mod tests {
     }
 
     #[test]
+    fn formats_are_asserted_only_up_to_draft_07_as_in_helm() {
+        let with = |draft: Option<&str>| {
+            let mut schema = json!({"properties": {"mail": {"type": "string", "format": "email"}}});
+            if let Some(d) = draft {
+                schema["$schema"] = json!(d);
+            }
+            let values = json!({"mail": "not-an-email"});
+            validate(&chart_with(schema), values.as_object().unwrap()).is_ok()
+        };
+        assert!(!with(Some("http://json-schema.org/draft-07/schema#")));
+        assert!(with(Some("https://json-schema.org/draft/2020-12/schema")));
+        assert!(with(None));
+    }
+
+    #[test]
     fn invalid_schema_is_reported() {
         let c = chart_with(json!({"type": 5}));
         assert!(matches!(
