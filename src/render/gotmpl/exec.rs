@@ -323,7 +323,7 @@ impl<'a> Exec<'a> {
                 let Some(t) = self.find(name) else {
                     return fault(
                         *pos,
-                        &format!("template \"{name}\""),
+                        format!("template \"{name}\""),
                         format!(
                             "template: no template \"{name}\" associated with template \"gotpl\""
                         ),
