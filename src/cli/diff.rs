@@ -1,16 +1,319 @@
-//! `rudder diff` and its subcommands.
+//! `rudder diff upgrade|rollback|revision|envs|charts`: what an operation would change.
 
-use super::{CliResult, GlobalArgs};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use miette::IntoDiagnostic;
+use regex::Regex;
+
+use super::release_args;
+use super::values_args::ValuesArgs;
+use super::{CliResult, ColorWhen, GlobalArgs};
+use crate::diff::live::{self, DiffError};
+use crate::diff::render::{self, Format};
+use crate::diff::{compare, pair_by_key, DiffOptions, DiffReport, IgnorePath, SecretMode};
+use crate::release::upgrade::ValuesReuse;
 
 /// Subcommands of `rudder diff`.
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// Placeholder until the subcommands land.
-    #[command(hide = true)]
-    Pending,
+    /// What `rudder upgrade NAME CHART` with the same arguments would change in the cluster.
+    Upgrade(UpgradeArgs),
+    /// What `rudder rollback NAME [REVISION]` would change in the cluster.
+    Rollback(RollbackArgs),
+    /// Compare two stored revisions of a release (no object reads).
+    Revision(RevisionArgs),
+    /// Compare a chart rendered for two environments (no cluster).
+    Envs(EnvsArgs),
+    /// Compare two charts rendered with the same values (no cluster).
+    Charts(ChartsArgs),
+}
+
+/// How the diff is shown and what counts.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = Format::Diff)]
+    pub output: Format,
+    /// Unchanged lines shown around each change.
+    #[arg(short = 'C', long, default_value_t = 3)]
+    pub context: usize,
+    /// Exit 2 when there are changes (0 none, 1 error); suppressed changes do not count.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Hide changes of this kind (repeatable); they do not count as changes.
+    #[arg(long, value_name = "KIND")]
+    pub suppress: Vec<String>,
+    /// Hide Secrets entirely (same as --suppress Secret).
+    #[arg(short = 'q', long)]
+    pub suppress_secrets: bool,
+    /// Drop diff lines matching this regular expression (repeatable).
+    #[arg(long, value_name = "RE")]
+    pub suppress_output_line_regex: Vec<String>,
+    /// Drop a field from both sides, e.g. metadata.labels.helm\.sh/chart (repeatable).
+    #[arg(long, value_name = "PATH")]
+    pub ignore_path: Vec<String>,
+    /// Show Secret values as stored (base64). Never use in CI logs.
+    #[arg(long, conflicts_with = "show_secrets_decoded")]
+    pub show_secrets: bool,
+    /// Show Secret values decoded. Never use in CI logs.
+    #[arg(long)]
+    pub show_secrets_decoded: bool,
+}
+
+/// Arguments of `rudder diff upgrade`.
+#[derive(Debug, clap::Args)]
+pub struct UpgradeArgs {
+    /// Release name.
+    pub name: String,
+    /// Chart directory or archive.
+    pub chart: PathBuf,
+    /// Treat a release that does not exist yet as a new install (everything is added).
+    #[arg(long, alias = "allow-unreleased")]
+    pub install: bool,
+    /// Compare with the deployed revision's stored manifest instead of the live objects.
+    #[arg(long)]
+    pub from_release: bool,
+    /// Use only the chart's defaults and the new values.
+    #[arg(long, conflicts_with_all = ["reuse_values", "reset_then_reuse_values"])]
+    pub reset_values: bool,
+    /// Reuse the previous revision's values under the new ones.
+    #[arg(long, conflicts_with = "reset_then_reuse_values")]
+    pub reuse_values: bool,
+    /// New chart defaults, then the previous values, then the new ones.
+    #[arg(long)]
+    pub reset_then_reuse_values: bool,
+    #[command(flatten)]
+    pub values: ValuesArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Arguments of `rudder diff rollback`.
+#[derive(Debug, clap::Args)]
+pub struct RollbackArgs {
+    /// Release name.
+    pub name: String,
+    /// Revision to roll back to (0 or omitted: the previous one).
+    #[arg(default_value_t = 0)]
+    pub revision: u64,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Arguments of `rudder diff revision`.
+#[derive(Debug, clap::Args)]
+pub struct RevisionArgs {
+    /// Release name.
+    pub name: String,
+    /// The older revision.
+    pub revision_a: u64,
+    /// The newer revision (default: the latest).
+    pub revision_b: Option<u64>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Arguments of `rudder diff envs`.
+#[derive(Debug, clap::Args)]
+pub struct EnvsArgs {
+    /// Chart directory or archive.
+    pub chart: PathBuf,
+    /// The environment on the left (values/<ENV_A>.yaml).
+    pub env_a: String,
+    /// The environment on the right.
+    pub env_b: String,
+    /// Release name used for rendering.
+    #[arg(long, default_value = "release-name")]
+    pub release: String,
+    #[command(flatten)]
+    pub values: ValuesArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Arguments of `rudder diff charts`.
+#[derive(Debug, clap::Args)]
+pub struct ChartsArgs {
+    /// The old chart.
+    pub old_chart: PathBuf,
+    /// The new chart.
+    pub new_chart: PathBuf,
+    /// Release name used for rendering.
+    #[arg(long, default_value = "release-name")]
+    pub release: String,
+    #[command(flatten)]
+    pub values: ValuesArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Runs `rudder diff`.
-pub fn run(_command: Command, _global: &GlobalArgs) -> CliResult {
-    Err(super::not_implemented("diff"))
+pub fn run(command: Command, global: &GlobalArgs) -> CliResult {
+    match command {
+        Command::Upgrade(args) => {
+            let runtime = super::runtime()?;
+            let cluster = release_args::connect(&runtime, global)?;
+            let reuse = if args.reset_values {
+                ValuesReuse::Reset
+            } else if args.reuse_values {
+                ValuesReuse::Reuse
+            } else if args.reset_then_reuse_values {
+                ValuesReuse::ResetThenReuse
+            } else {
+                ValuesReuse::Default
+            };
+            let options = live::upgrade_options(
+                args.name,
+                args.chart,
+                release_args::values_inputs(&args.values),
+                global.namespace.clone(),
+                reuse,
+                args.install,
+            );
+            let pairs = runtime
+                .block_on(live::upgrade_pairs(&cluster, &options, args.from_release))
+                .map_err(report)?;
+            finish(pairs, &args.output, global)
+        }
+        Command::Rollback(args) => {
+            let runtime = super::runtime()?;
+            let cluster = release_args::connect(&runtime, global)?;
+            let namespace = cluster.namespace().to_string();
+            let pairs = runtime
+                .block_on(live::rollback_pairs(
+                    &cluster,
+                    &args.name,
+                    &namespace,
+                    args.revision,
+                ))
+                .map_err(report)?;
+            finish(pairs, &args.output, global)
+        }
+        Command::Revision(args) => {
+            let runtime = super::runtime()?;
+            let cluster = release_args::connect(&runtime, global)?;
+            let namespace = cluster.namespace().to_string();
+            let pairs = runtime
+                .block_on(live::revision_pairs(
+                    &cluster,
+                    &args.name,
+                    &namespace,
+                    args.revision_a,
+                    args.revision_b,
+                ))
+                .map_err(report)?;
+            finish(pairs, &args.output, global)
+        }
+        Command::Envs(args) => {
+            let namespace = global.namespace.clone().unwrap_or_else(|| "default".into());
+            let mut inputs = release_args::values_inputs(&args.values);
+            inputs.env = Some(args.env_a.clone());
+            let before = live::render_objects(&args.chart, &inputs, &args.release, &namespace)
+                .map_err(report)?;
+            inputs.env = Some(args.env_b.clone());
+            let after = live::render_objects(&args.chart, &inputs, &args.release, &namespace)
+                .map_err(report)?;
+            finish(pair_by_key(before, after), &args.output, global)
+        }
+        Command::Charts(args) => {
+            let namespace = global.namespace.clone().unwrap_or_else(|| "default".into());
+            let inputs = release_args::values_inputs(&args.values);
+            let before = live::render_objects(&args.old_chart, &inputs, &args.release, &namespace)
+                .map_err(report)?;
+            let after = live::render_objects(&args.new_chart, &inputs, &args.release, &namespace)
+                .map_err(report)?;
+            finish(pair_by_key(before, after), &args.output, global)
+        }
+    }
+}
+
+fn report(e: DiffError) -> miette::Report {
+    miette::Report::msg(e.to_string())
+}
+
+/// Builds the comparison options from the flags; a bad regex or path names the flag.
+pub fn diff_options(args: &OutputArgs) -> miette::Result<DiffOptions> {
+    let mut suppress_kinds = args.suppress.clone();
+    if args.suppress_secrets {
+        suppress_kinds.push("Secret".into());
+    }
+    let suppress_lines = args
+        .suppress_output_line_regex
+        .iter()
+        .map(|re| {
+            Regex::new(re).map_err(|e| {
+                miette::miette!(
+                    "--suppress-output-line-regex {re:?} is not a valid regular expression: {e}"
+                )
+            })
+        })
+        .collect::<miette::Result<Vec<_>>>()?;
+    let ignore_paths = args
+        .ignore_path
+        .iter()
+        .map(|p| {
+            IgnorePath::parse(p).ok_or_else(|| {
+                miette::miette!("--ignore-path {p:?} is not a field path (e.g. metadata.labels.helm\\.sh/chart)")
+            })
+        })
+        .collect::<miette::Result<Vec<_>>>()?;
+    let secrets = if args.show_secrets_decoded {
+        SecretMode::ShowDecoded
+    } else if args.show_secrets {
+        SecretMode::Show
+    } else {
+        SecretMode::Redact
+    };
+    Ok(DiffOptions {
+        context: args.context,
+        suppress_kinds,
+        suppress_lines,
+        ignore_paths,
+        secrets,
+    })
+}
+
+/// Whether stdout gets colors: `--color`, `--no-color`, `NO_COLOR`, and a terminal for auto.
+pub fn use_color(global: &GlobalArgs) -> bool {
+    if global.no_color {
+        return false;
+    }
+    match global.color {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal()
+        }
+    }
+}
+
+/// Prints the report in the chosen format and returns the exit code.
+pub fn print_report(report: &DiffReport, output: &OutputArgs, global: &GlobalArgs) -> u8 {
+    let color = use_color(global);
+    let text = match output.output {
+        Format::Diff => render::diff(report, color),
+        Format::Simple => render::simple(report, color),
+        Format::Json => render::json(report),
+        Format::Markdown => render::markdown(report),
+    };
+    print!("{text}");
+    if !report.has_changes() && matches!(output.output, Format::Diff | Format::Simple) {
+        eprintln!("no changes ({})", report.summary());
+    }
+    if output.detailed_exitcode && report.has_changes() {
+        2
+    } else {
+        0
+    }
+}
+
+fn finish(pairs: Vec<crate::diff::Pair>, output: &OutputArgs, global: &GlobalArgs) -> CliResult {
+    let options = diff_options(output)?;
+    let report = compare(pairs, &options);
+    let code = print_report(&report, output, global);
+    use std::io::Write;
+    std::io::stdout().flush().into_diagnostic()?;
+    Ok(code)
 }

@@ -209,7 +209,7 @@ fn group_key(r: &ObjectRef) -> GroupKey {
 }
 
 /// Reads the live objects of every kind and namespace in `desired` (one list each).
-async fn read_live(
+pub(crate) async fn read_live(
     cluster: &Cluster,
     desired: &[Desired],
 ) -> Result<BTreeMap<ObjectRef, Value>, ReleaseError> {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::cluster::ClusterError;
 
-mod apply;
+pub(crate) mod apply;
 mod hooks;
 pub mod install;
 pub mod lock;
