@@ -68,6 +68,7 @@ fn an_image_change_shows_in_every_format_and_secrets_never_leak() {
     let sandbox = Sandbox::start();
     install_web(&sandbox);
     let new_secret = format!("secret.apiKey={PLANTED}-rotated");
+    let ansi = regex::Regex::new("\u{1b}\\[[0-9;]*m").unwrap();
     for format in ["diff", "simple", "json", "markdown"] {
         let out = rudder(
             &sandbox,
