@@ -282,8 +282,13 @@ fn include_crds_prints_crds_first() {
 #[test]
 fn missing_chart() {
     fails_with(
+        &["template", "web", "./charts/does-not-exist"],
+        &["./charts/does-not-exist", "no such file or directory"],
+    );
+    // Like Helm, a missing DIR/NAME may be a repository chart: the error says which repository.
+    fails_with(
         &["template", "web", "charts/does-not-exist"],
-        &["charts/does-not-exist"],
+        &["no repository named \"charts\""],
     );
 }
 

@@ -94,7 +94,12 @@ pub fn run(args: Args, global: &GlobalArgs) -> CliResult {
         Some(chart) => (args.name.clone(), chart.clone()),
         None => ("release-name".to_string(), PathBuf::from(&args.name)),
     };
-    let chart = args.source.resolve(&chart.to_string_lossy())?;
+    // A local chart needs no async runtime or download thread: keep `template` fast.
+    let chart = if args.source.repo.is_none() && chart.exists() {
+        chart
+    } else {
+        args.source.resolve(&chart.to_string_lossy())?
+    };
     let namespace = global.namespace.as_deref().unwrap_or("default");
     let inputs = args.values.inputs();
     let options = render_options(
