@@ -732,3 +732,64 @@ fn immutable_changes_fail_up_front_unless_force_replace() {
     ]));
     assert_eq!(selector, "two");
 }
+
+#[test]
+fn fields_edited_with_kubectl_block_an_upgrade_unless_force_conflicts() {
+    let sandbox = Sandbox::start();
+    let dir = chart(
+        &sandbox,
+        "fc",
+        "replicas: 1\nmessage: one\n",
+        &[
+            (
+                "cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fc\ndata:\n  message: \"{{ Values.message }}\"\n",
+            ),
+            (
+                "deploy.yaml",
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: fc\nspec:\n  replicas: {{ Values.replicas }}\n  selector:\n    matchLabels:\n      app: fc\n  template:\n    metadata:\n      labels:\n        app: fc\n    spec:\n      containers:\n      - name: c\n        image: example.com/c:1\n",
+            ),
+        ],
+    );
+    let dir = dir.to_str().unwrap();
+    ok(&rudder(&sandbox, &["install", "fc", dir]));
+    ok(&sandbox.kubectl(&[
+        "patch",
+        "deployment",
+        "fc",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"replicas":5}}"#,
+    ]));
+    let refused = rudder(
+        &sandbox,
+        &["upgrade", "fc", dir, "--set", "replicas=2,message=two"],
+    );
+    assert!(!refused.status.success());
+    let err = stderr(&refused);
+    assert!(
+        err.contains("Deployment default/fc: .spec.replicas is owned by \"kubectl-patch\"")
+            && err.contains("--force-conflicts"),
+        "{err}"
+    );
+    // Refused before anything changed: the ConfigMap (applied before Deployments) is untouched.
+    let message =
+        ok(&sandbox.kubectl(&["get", "configmap", "fc", "-o", "jsonpath={.data.message}"]));
+    assert_eq!(message, "one");
+
+    ok(&rudder(
+        &sandbox,
+        &[
+            "upgrade",
+            "fc",
+            dir,
+            "--set",
+            "replicas=2,message=two",
+            "--force-conflicts",
+        ],
+    ));
+    let replicas =
+        ok(&sandbox.kubectl(&["get", "deployment", "fc", "-o", "jsonpath={.spec.replicas}"]));
+    assert_eq!(replicas, "2");
+}

@@ -205,19 +205,82 @@ pub fn connect(runtime: &tokio::runtime::Runtime, global: &GlobalArgs) -> miette
         .into_diagnostic()
 }
 
-/// Progress on stderr: plain lines, prefixed with the time when stderr is not a terminal (CI).
+/// Progress on stderr. In CI (stderr not a terminal, or `TERM=dumb`): plain lines prefixed with
+/// the time. On a terminal: plain lines, and while waiting a live block with one line per object
+/// (ready or the cluster's reason) under a header with the ready count and elapsed time.
 pub fn progress() -> Progress {
-    let timestamps = !std::io::stderr().is_terminal();
-    Arc::new(move |line: &str| {
-        use std::io::Write as _;
-        // A closed stderr (a pipe into `head`) must not abort the operation half-way.
-        let mut err = std::io::stderr().lock();
-        let _ = if timestamps {
-            writeln!(err, "{} {line}", chrono::Utc::now().format("%H:%M:%S"))
-        } else {
-            writeln!(err, "{line}")
+    let terminal =
+        std::io::stderr().is_terminal() && std::env::var("TERM").map_or(true, |t| t != "dumb");
+    if !terminal {
+        return Progress::lines(|line: &str| {
+            write_stderr(&format!(
+                "{} {line}\n",
+                chrono::Utc::now().format("%H:%M:%S")
+            ));
+        });
+    }
+    let view = Arc::new(std::sync::Mutex::new(LiveView::default()));
+    let for_lines = view.clone();
+    Progress::with_wait_view(
+        move |line: &str| {
+            if let Ok(mut v) = for_lines.lock() {
+                // The live block stays on screen above; new lines follow it.
+                v.drawn = 0;
+                v.objects.clear();
+            }
+            write_stderr(&format!("{line}\n"));
+        },
+        move |update: &crate::release::WaitProgress| {
+            if let Ok(mut v) = view.lock() {
+                let text = v.update(update);
+                write_stderr(&text);
+            }
+        },
+    )
+}
+
+fn write_stderr(text: &str) {
+    use std::io::Write as _;
+    // A closed stderr (a pipe into `head`) must not abort the operation half-way.
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// The live wait block of a terminal.
+#[derive(Default)]
+struct LiveView {
+    objects: BTreeMap<String, (bool, String)>,
+    /// Lines of the block currently on screen.
+    drawn: usize,
+}
+
+impl LiveView {
+    /// Records an update and returns the escape sequences redrawing the block.
+    fn update(&mut self, update: &crate::release::WaitProgress) -> String {
+        use crate::cluster::Readiness;
+        let (ready, text) = match &update.event.readiness {
+            Readiness::Ready => (true, "ready".to_string()),
+            Readiness::Pending(why) => (false, why.clone()),
+            Readiness::Failed(why) => (false, format!("failed: {why}")),
         };
-    })
+        self.objects
+            .insert(update.event.object.to_string(), (ready, text));
+        let mut out = String::new();
+        if self.drawn > 0 {
+            out.push_str(&format!("\x1b[{}F", self.drawn));
+        }
+        let ready_count = self.objects.values().filter(|(r, _)| *r).count();
+        out.push_str(&format!(
+            "\x1b[2Kwaiting: {ready_count}/{} ready, {}s elapsed\n",
+            self.objects.len(),
+            update.elapsed.as_secs()
+        ));
+        for (object, (ready, text)) in &self.objects {
+            let mark = if *ready { "✓" } else { "…" };
+            out.push_str(&format!("\x1b[2K  {mark} {object}: {text}\n"));
+        }
+        self.drawn = self.objects.len() + 1;
+        out
+    }
 }
 
 /// Formats a stored time as Go's `time.ANSIC` (`Mon Jan  2 15:04:05 2006`).
@@ -454,6 +517,42 @@ mod tests {
         assert_eq!(
             go_time_string(Some("2026-01-02T03:04:05.5Z")),
             "2026-01-02 03:04:05.5 +0000 UTC"
+        );
+    }
+
+    #[test]
+    fn live_view_redraws_its_block_in_place() {
+        use crate::cluster::{ObjectRef, Readiness, WaitEvent};
+        let object = ObjectRef {
+            api_version: "apps/v1".into(),
+            kind: "Deployment".into(),
+            namespace: Some("prod".into()),
+            name: "web".into(),
+        };
+        let update = |readiness| crate::release::WaitProgress {
+            event: WaitEvent {
+                object: object.clone(),
+                readiness,
+            },
+            elapsed: Duration::from_secs(3),
+        };
+        let mut view = LiveView::default();
+        let first = view.update(&update(Readiness::Pending("0/2 replicas updated".into())));
+        assert!(!first.contains("\x1b[2F"));
+        assert!(
+            first.contains("waiting: 0/1 ready, 3s elapsed"),
+            "{first:?}"
+        );
+        assert!(
+            first.contains("… Deployment prod/web: 0/2 replicas updated"),
+            "{first:?}"
+        );
+        let second = view.update(&update(Readiness::Ready));
+        assert!(second.starts_with("\x1b[2F"), "{second:?}");
+        assert!(second.contains("waiting: 1/1 ready"), "{second:?}");
+        assert!(
+            second.contains("✓ Deployment prod/web: ready"),
+            "{second:?}"
         );
     }
 }

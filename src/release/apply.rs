@@ -383,7 +383,7 @@ pub(crate) async fn apply_all(
         } else {
             "applied"
         };
-        (ctx.progress)(&format!(
+        ctx.progress.line(&format!(
             "{kind}: {} {verb}{}",
             group.len(),
             if created > 0 && !dry_run {
@@ -432,7 +432,7 @@ async fn apply_one(
 }
 
 async fn recreate(ctx: &Context<'_>, d: &Desired) -> Result<(), ReleaseError> {
-    (ctx.progress)(&format!(
+    ctx.progress.line(&format!(
         "{}: replacing (immutable field changed)",
         d.reference
     ));
@@ -477,10 +477,12 @@ pub(crate) async fn delete_objects(
         }
     }
     for k in &kept {
-        (ctx.progress)(&format!("{k}: kept (helm.sh/resource-policy: keep)"));
+        ctx.progress
+            .line(&format!("{k}: kept (helm.sh/resource-policy: keep)"));
     }
     if !deleted.is_empty() {
-        (ctx.progress)(&format!("deleted {} object(s)", deleted.len()));
+        ctx.progress
+            .line(&format!("deleted {} object(s)", deleted.len()));
     }
     Ok(kept)
 }

@@ -57,7 +57,8 @@ async fn run_one(ctx: &Context<'_>, hook: &mut Hook, event: &str) -> Result<(), 
     if deletable && policy(BEFORE_HOOK_CREATION) {
         delete_and_wait(ctx, &reference).await?;
     }
-    (ctx.progress)(&format!("running {event} hook {reference}"));
+    ctx.progress
+        .line(&format!("running {event} hook {reference}"));
     hook.last_run = storage::HookExecution {
         started_at: Some(storage::now_go()),
         completed_at: None,

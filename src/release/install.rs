@@ -54,7 +54,7 @@ pub async fn install(
     super::validate_name(&name)?;
     let composed = crate::values::compose(&chart, &options.values)?;
     for warning in &composed.warnings {
-        progress(&format!("warning: {warning}"));
+        progress.line(&format!("warning: {warning}"));
     }
     let offline = options.settings.dry_run == DryRun::Client;
     let cluster = if offline { None } else { cluster };
@@ -182,7 +182,7 @@ pub async fn install(
             if !options.settings.rollback_on_failure {
                 return Err(failure);
             }
-            progress(&format!(
+            progress.line(&format!(
                 "install failed; uninstalling release {name} (--rollback-on-failure)"
             ));
             let refs: Vec<(ObjectRef, bool)> = desired
@@ -231,7 +231,7 @@ pub(crate) async fn deploy(
             })
             .collect();
         if !waited.is_empty() {
-            (ctx.progress)(&format!(
+            ctx.progress.line(&format!(
                 "waiting for {} object(s) to be ready",
                 waited.len()
             ));
@@ -239,7 +239,7 @@ pub(crate) async fn deploy(
             let report = move |event: WaitEvent| {
                 if !matches!(event.readiness, Readiness::Pending(ref why) if why == "not found yet")
                 {
-                    progress(&event.to_string());
+                    progress.line(&event.to_string());
                 }
             };
             ctx.cluster
@@ -298,7 +298,7 @@ pub(crate) async fn install_crds(
         created.push(reference);
     }
     if !created.is_empty() && ctx.settings.dry_run == DryRun::None {
-        (ctx.progress)(&format!(
+        ctx.progress.line(&format!(
             "installed {} CRD(s); waiting until established",
             created.len()
         ));

@@ -27,12 +27,63 @@ pub mod upgrade;
 pub use apply::{OWNER_LABEL, RELEASE_NAMESPACE_ANNOTATION, RELEASE_NAME_ANNOTATION};
 pub use store::Store;
 
-/// Where progress lines go (stderr at the CLI). Never receives Secret values.
-pub type Progress = Arc<dyn Fn(&str) + Send + Sync>;
+/// Where progress goes (stderr at the CLI): plain lines, and readiness changes while waiting so a
+/// terminal can show a live view. Never receives Secret values.
+#[derive(Clone)]
+pub struct Progress {
+    line: Arc<dyn Fn(&str) + Send + Sync>,
+    wait: Option<WaitView>,
+}
+
+/// A sink for readiness changes while waiting.
+type WaitView = Arc<dyn Fn(&WaitProgress) + Send + Sync>;
+
+/// The state of a wait after one object's readiness changed.
+#[derive(Debug, Clone)]
+pub struct WaitProgress {
+    /// The object that changed.
+    pub event: crate::cluster::WaitEvent,
+    /// Time since the wait started.
+    pub elapsed: Duration,
+}
+
+impl Progress {
+    /// Progress as plain lines only; wait events become lines too.
+    pub fn lines(line: impl Fn(&str) + Send + Sync + 'static) -> Progress {
+        Progress {
+            line: Arc::new(line),
+            wait: None,
+        }
+    }
+
+    /// Progress with a separate view of waits (a terminal's live view).
+    pub fn with_wait_view(
+        line: impl Fn(&str) + Send + Sync + 'static,
+        wait: impl Fn(&WaitProgress) + Send + Sync + 'static,
+    ) -> Progress {
+        Progress {
+            line: Arc::new(line),
+            wait: Some(Arc::new(wait)),
+        }
+    }
+
+    /// Reports one line.
+    pub fn line(&self, text: &str) {
+        (self.line)(text)
+    }
+
+    /// Reports a readiness change while waiting.
+    pub fn wait(&self, update: &WaitProgress) {
+        match &self.wait {
+            Some(view) => view(update),
+            None => (self.line)(&update.event.to_string()),
+        }
+    }
+}
 
 /// A progress sink that drops everything.
 pub fn quiet() -> Progress {
-    Arc::new(|_: &str| {})
+    Progress::lines(|_: &str| {})
 }
 
 /// `--wait`: what to wait for after applying.

@@ -90,7 +90,7 @@ pub async fn upgrade(
                 ReleaseError::NoDeployedReleases { name }
             });
         }
-        progress(&format!("release {name} does not exist; installing it"));
+        progress.line(&format!("release {name} does not exist; installing it"));
         let install_options = InstallOptions {
             name: Some(name),
             chart: options.chart.clone(),
@@ -125,7 +125,7 @@ pub async fn upgrade(
     let chart = crate::chart::load(&options.chart)?;
     let composed = crate::values::compose(&chart, &options.values)?;
     for warning in &composed.warnings {
-        progress(&format!("warning: {warning}"));
+        progress.line(&format!("warning: {warning}"));
     }
     let (values, user_supplied) = upgrade_values(
         options.reuse,
@@ -265,7 +265,7 @@ pub async fn upgrade(
             if !options.settings.rollback_on_failure {
                 return Err(failure);
             }
-            progress(&format!(
+            progress.line(&format!(
                 "upgrade failed; rolling back to revision {} (--rollback-on-failure)",
                 base.release.version
             ));
@@ -378,12 +378,12 @@ pub(crate) async fn cleanup_created(ctx: &Context<'_>, desired: &[apply::Desired
     if new.is_empty() {
         return;
     }
-    (ctx.progress)(&format!(
+    ctx.progress.line(&format!(
         "deleting {} object(s) created by the failed operation (--cleanup-on-fail)",
         new.len()
     ));
     if let Err(e) = apply::delete_objects(ctx, &new, Cascade::Background).await {
-        (ctx.progress)(&format!("cleanup failed: {e}"));
+        ctx.progress.line(&format!("cleanup failed: {e}"));
     }
 }
 
@@ -415,7 +415,8 @@ async fn upgrade_crds(
         ctx.cluster.apply(crd, options).await?;
         refs.push(ObjectRef::of(crd));
     }
-    (ctx.progress)(&format!("applied {} CRD(s) (--upgrade-crds)", refs.len()));
+    ctx.progress
+        .line(&format!("applied {} CRD(s) (--upgrade-crds)", refs.len()));
     if ctx.settings.dry_run == DryRun::None {
         ctx.cluster
             .wait_ready(&refs, ctx.settings.timeout, &|_| {})
