@@ -437,3 +437,39 @@ fn state_file_survives_a_restart() {
     let created = ok(&second.kubectl(&["create", "configmap", "d", "-n", "kept"]));
     assert!(created.contains("created"), "{created}");
 }
+
+#[test]
+fn wrongly_shaped_objects_are_bad_requests() {
+    let sandbox = Sandbox::start();
+    for body in [
+        r#"{"metadata":{"name":"a","labels":"x"}}"#,
+        r#"{"metadata":{"name":"a","labels":{"k":1}}}"#,
+        r#"{"metadata":{"name":"a","finalizers":"x"}}"#,
+        r#"{"metadata":{"name":["a"]}}"#,
+        r#"{"metadata":{"name":"a"},"data":[1]}"#,
+        r#"{"metadata":"nope"}"#,
+    ] {
+        let r = sandbox.request(
+            "POST",
+            "/api/v1/namespaces/default/configmaps",
+            &[JSON],
+            body.as_bytes(),
+        );
+        assert_status(&r, 400, "BadRequest");
+    }
+    let ns = sandbox.request(
+        "POST",
+        "/api/v1/namespaces",
+        &[JSON],
+        br#"{"metadata":{"name":"x"},"spec":"s"}"#,
+    );
+    assert_status(&ns, 400, "BadRequest");
+    let apply = sandbox.request(
+        "PATCH",
+        "/apis/apps/v1/namespaces/default/deployments/d?fieldManager=t",
+        &[("Content-Type", "application/apply-patch+yaml")],
+        b"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\n  annotations: [1]\n",
+    );
+    assert_status(&apply, 400, "BadRequest");
+    assert_eq!(sandbox.request("GET", "/version", &[], b"").status, 200);
+}

@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use futures::FutureExt;
 use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{combinators::BoxBody, BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -205,7 +206,17 @@ impl Server {
             match Limited::new(body, MAX_BODY).collect().await {
                 Ok(collected) => {
                     request.body = collected.to_bytes();
-                    self.dispatch(&request).await
+                    // A bug must cost one request a 500, never the connection or the server.
+                    match std::panic::AssertUnwindSafe(self.dispatch(&request))
+                        .catch_unwind()
+                        .await
+                    {
+                        Ok(response) => response,
+                        Err(_) => error_response(
+                            &request,
+                            &ApiError::internal("the sandbox failed while handling this request"),
+                        ),
+                    }
                 }
                 Err(e) => {
                     if e.downcast_ref::<http_body_util::LengthLimitError>()

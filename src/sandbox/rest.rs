@@ -439,6 +439,58 @@ fn check_type(rt: &ResourceType, object: &mut Value) -> Result<(), ApiError> {
             return Err(ApiError::bad_request("metadata must be an object"));
         }
     }
+    check_shape(rt, object)
+}
+
+/// Rejects what a Go server could not decode into the kind's struct (400), so later steps can
+/// rely on the shape of the fields they touch.
+fn check_shape(rt: &ResourceType, object: &Value) -> Result<(), ApiError> {
+    let bad = |field: &str, want: &str| {
+        Err(ApiError::bad_request(format!(
+            "{} in version \"{}\" cannot be handled as a {}: json: cannot unmarshal {field} into a Go value of type {want}",
+            rt.gvk.kind,
+            rt.gvk.version,
+            rt.gvk.kind
+        )))
+    };
+    let meta = &object["metadata"];
+    for field in ["labels", "annotations"] {
+        match &meta[field] {
+            Value::Null => {}
+            Value::Object(m) if m.values().all(|v| v.is_string() || v.is_null()) => {}
+            _ => return bad(&format!("metadata.{field}"), "map[string]string"),
+        }
+    }
+    for field in [
+        "name",
+        "namespace",
+        "generateName",
+        "resourceVersion",
+        "uid",
+    ] {
+        if !(meta[field].is_null() || meta[field].is_string()) {
+            return bad(&format!("metadata.{field}"), "string");
+        }
+    }
+    match &meta["finalizers"] {
+        Value::Null => {}
+        Value::Array(a) if a.iter().all(Value::is_string) => {}
+        _ => return bad("metadata.finalizers", "[]string"),
+    }
+    for field in ["ownerReferences", "managedFields"] {
+        match &meta[field] {
+            Value::Null => {}
+            Value::Array(a) if a.iter().all(Value::is_object) => {}
+            _ => return bad(&format!("metadata.{field}"), "[]object"),
+        }
+    }
+    if rt.builtin {
+        for field in ["spec", "status", "data", "stringData", "binaryData"] {
+            if !(object[field].is_null() || object[field].is_object()) {
+                return bad(field, "struct");
+            }
+        }
+    }
     Ok(())
 }
 

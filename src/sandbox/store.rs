@@ -215,8 +215,18 @@ impl Store {
             changes: Vec::new(),
             dry_run,
         };
-        let result = f(&mut txn);
+        // Changes already made must be published even if `f` panics half-way, or watches
+        // would silently miss them; the panic continues after that.
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut txn)));
         let changes = std::mem::take(&mut txn.changes);
+        let result = match outcome {
+            Ok(result) => result,
+            Err(panic) => {
+                drop(guard);
+                self.publish_after_panic(changes);
+                std::panic::resume_unwind(panic);
+            }
+        };
         if changes.is_empty() {
             return result;
         }
@@ -234,6 +244,18 @@ impl Store {
         }
         self.committed.send_replace(last);
         result
+    }
+
+    fn publish_after_panic(&self, changes: Vec<Arc<Change>>) {
+        let mut state = self.lock();
+        let last = changes.last().map(|c| c.rv);
+        for change in changes {
+            state.history.push_back(change.clone());
+            let _ = self.changes.send(change);
+        }
+        if let Some(rv) = last {
+            self.committed.send_replace(rv);
+        }
     }
 
     /// Runs `f` with the state locked and a receiver subscribed at that instant, so the caller can
