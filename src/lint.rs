@@ -78,17 +78,29 @@ pub fn environments(chart: &Chart) -> Vec<String> {
     envs
 }
 
-/// Lints the chart at `path`; findings come sorted, errors first within each environment.
-pub fn lint(path: &Path, options: &LintOptions) -> Vec<Finding> {
+/// The outcome of linting one chart.
+#[derive(Debug, Clone, Default)]
+pub struct LintReport {
+    /// Problems found, Chart.yaml first, then per environment in the order rendered.
+    pub findings: Vec<Finding>,
+    /// Environments rendered (`None`: values.yaml without overlay).
+    pub environments: Vec<Option<String>>,
+}
+
+/// Lints the chart at `path` in each environment of `options`.
+pub fn lint(path: &Path, options: &LintOptions) -> LintReport {
     let chart = match chart::load(path) {
         Ok(chart) => chart,
         Err(err) => {
-            return vec![Finding {
-                severity: Severity::Error,
-                location: path.display().to_string(),
-                message: err.to_string(),
-                env: None,
-            }]
+            return LintReport {
+                findings: vec![Finding {
+                    severity: Severity::Error,
+                    location: path.display().to_string(),
+                    message: err.to_string(),
+                    env: None,
+                }],
+                environments: Vec::new(),
+            }
         }
     };
     let mut findings = check_metadata(&chart);
@@ -99,10 +111,13 @@ pub fn lint(path: &Path, options: &LintOptions) -> Vec<Finding> {
     } else {
         options.envs.clone()
     };
-    for env in envs {
-        findings.extend(lint_environment(&chart, env, options));
+    for env in &envs {
+        findings.extend(lint_environment(&chart, env.clone(), options));
     }
-    findings
+    LintReport {
+        findings,
+        environments: envs,
+    }
 }
 
 fn check_metadata(chart: &Chart) -> Vec<Finding> {

@@ -47,8 +47,9 @@ pub fn run(args: Args, global: &GlobalArgs) -> CliResult {
         inputs,
         render,
     };
-    let findings = lint(&args.chart, &options);
-    for finding in &findings {
+    let report = lint(&args.chart, &options);
+    let findings = &report.findings;
+    for finding in findings {
         println!("{finding}");
     }
     let errors = findings
@@ -56,9 +57,19 @@ pub fn run(args: Args, global: &GlobalArgs) -> CliResult {
         .filter(|f| f.severity == Severity::Error || args.strict)
         .count();
     let warnings = findings.len() - errors;
+    let environments: Vec<&str> = report
+        .environments
+        .iter()
+        .map(|e| e.as_deref().unwrap_or("(no overlay)"))
+        .collect();
     println!(
-        "{}: {errors} error(s), {warnings} warning(s)",
-        args.chart.display()
+        "{}: {errors} error(s), {warnings} warning(s) in {}",
+        args.chart.display(),
+        if environments.is_empty() {
+            "no environment".to_string()
+        } else {
+            environments.join(", ")
+        }
     );
     Ok(if errors > 0 { 1 } else { 0 })
 }
