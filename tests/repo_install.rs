@@ -94,6 +94,34 @@ fn install_and_upgrade_from_a_repository_and_a_registry() {
         "{}",
         chart_label("one")
     );
+    let diff = sandbox
+        .rudder()
+        .args([
+            "diff",
+            "upgrade",
+            "one",
+            "r/web",
+            "--version",
+            "1.1.0",
+            "-n",
+            "default",
+            "--set",
+            "replicas=4",
+        ])
+        .env("XDG_CONFIG_HOME", env.path().join("config"))
+        .env("XDG_CACHE_HOME", env.path().join("cache"))
+        .output()
+        .unwrap();
+    let diff_text = String::from_utf8_lossy(&diff.stdout);
+    assert!(
+        diff.status.success(),
+        "{}",
+        String::from_utf8_lossy(&diff.stderr)
+    );
+    assert!(
+        diff_text.contains("replicas") && diff_text.contains('4'),
+        "{diff_text}"
+    );
     rudder(&[
         "upgrade",
         "one",

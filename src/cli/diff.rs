@@ -66,7 +66,7 @@ pub struct OutputArgs {
 pub struct UpgradeArgs {
     /// Release name.
     pub name: String,
-    /// Chart directory or archive.
+    /// The chart: a path, REPO/CHART, oci://HOST/PATH/CHART or an https:// URL.
     pub chart: PathBuf,
     /// Treat a release that does not exist yet as a new install (everything is added).
     #[arg(long, alias = "allow-unreleased")]
@@ -87,6 +87,8 @@ pub struct UpgradeArgs {
     pub values: ValuesArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub source: super::repo_args::ChartSourceArgs,
 }
 
 /// Arguments of `rudder diff rollback`.
@@ -163,9 +165,10 @@ pub fn run(command: Command, global: &GlobalArgs) -> CliResult {
             } else {
                 ValuesReuse::Default
             };
+            let chart = args.source.resolve(&args.chart.to_string_lossy())?;
             let options = live::upgrade_options(
                 args.name,
-                args.chart,
+                chart,
                 release_args::values_inputs(&args.values),
                 global.namespace.clone(),
                 reuse,
