@@ -112,8 +112,28 @@ fn server_side_apply_records_field_ownership_and_defaults() {
 #[test]
 fn server_side_apply_conflicts_until_forced() {
     let sandbox = Sandbox::start();
-    // Client-side apply makes kubectl-client-side-apply the owner of spec.replicas.
+    // Client-side apply first: kubectl's server-side apply may take over the fields its
+    // last-applied annotation describes (the CSA to SSA upgrade path), without a conflict.
     ok(&sandbox.kubectl_stdin(&["apply", "-f", "-"], &deployment(2, false)));
+    let upgraded = ok(&sandbox.kubectl_stdin(
+        &["apply", "--server-side", "-f", "-"],
+        &deployment(3, false),
+    ));
+    assert_eq!(upgraded.trim(), "deployment.apps/web serverside-applied");
+    let live = get_json(&sandbox, &["deployment", "web", "-n", "default"]);
+    assert_eq!(live["spec"]["replicas"], 3);
+
+    // Another writer changes replicas: now it owns the field and applying a different value
+    // conflicts.
+    ok(&sandbox.kubectl(&[
+        "patch",
+        "deployment",
+        "web",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"replicas":5}}"#,
+    ]));
     let refused = sandbox.kubectl_stdin(
         &["apply", "--server-side", "-f", "-"],
         &deployment(3, false),
@@ -121,18 +141,26 @@ fn server_side_apply_conflicts_until_forced() {
     assert!(!refused.status.success(), "{}", stdout(&refused));
     let err = stderr(&refused);
     assert!(
-        err.contains("Apply failed with 1 conflict: conflict with \"kubectl-client-side-apply\" using apps/v1: .spec.replicas"),
+        err.contains(
+            "Apply failed with 1 conflict: conflict with \"kubectl-patch\" using apps/v1: .spec.replicas"
+        ),
         "{err}"
     );
     assert!(err.contains("--force-conflicts"), "{err}");
     let live = get_json(&sandbox, &["deployment", "web", "-n", "default"]);
-    assert_eq!(live["spec"]["replicas"], 2);
+    assert_eq!(live["spec"]["replicas"], 5);
 
     // Applying the value the other manager set is shared ownership, not a conflict.
     ok(&sandbox.kubectl_stdin(
         &["apply", "--server-side", "-f", "-"],
-        &deployment(2, false),
+        &deployment(5, false),
     ));
+    let live = get_json(&sandbox, &["deployment", "web", "-n", "default"]);
+    let patcher = entry(&live, "kubectl-patch", "Update").expect("kubectl-patch entry");
+    assert!(
+        patcher["fieldsV1"]["f:spec"].get("f:replicas").is_some(),
+        "{patcher}"
+    );
 
     let forced = sandbox.kubectl_stdin(
         &["apply", "--server-side", "--force-conflicts", "-f", "-"],
@@ -143,12 +171,11 @@ fn server_side_apply_conflicts_until_forced() {
     assert_eq!(live["spec"]["replicas"], 3);
     let applied = entry(&live, "kubectl", "Apply").expect("kubectl's Apply entry");
     assert!(applied["fieldsV1"]["f:spec"].get("f:replicas").is_some());
-    if let Some(csa) = entry(&live, "kubectl-client-side-apply", "Update") {
-        assert!(
-            csa["fieldsV1"]["f:spec"].get("f:replicas").is_none(),
-            "ownership of replicas moved: {csa}"
-        );
-    }
+    assert!(
+        entry(&live, "kubectl-patch", "Update").is_none(),
+        "kubectl-patch owned only replicas and lost it: {}",
+        live["metadata"]["managedFields"]
+    );
 }
 
 #[test]
@@ -418,4 +445,185 @@ fn invalid_and_unknown_fields_are_rejected_like_a_real_server() {
     let err = stderr(&out);
     assert!(err.contains("spec.selector: Invalid value"), "{err}");
     assert!(err.contains("field is immutable"), "{err}");
+}
+
+/// One object of most built-in kinds a chart uses, as a chart author writes them.
+const MANY_KINDS: &str = r#"apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: NS}
+spec:
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers:
+      - name: db
+        image: postgres:16
+        volumeMounts: [{name: data, mountPath: /var/lib/postgresql}]
+        livenessProbe: {tcpSocket: {port: 5432}}
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec:
+      accessModes: [ReadWriteOnce]
+      resources: {requests: {storage: 1Gi}}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent, namespace: NS}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec:
+      containers: [{name: agent, image: busybox, args: [sleep, "1000"]}]
+      volumes: [{name: cfg, configMap: {name: agent}}, {name: tmp, emptyDir: {}}]
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: once, namespace: NS}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: once, image: busybox}]
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: nightly, namespace: NS}
+spec:
+  schedule: "0 3 * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: OnFailure
+          containers: [{name: nightly, image: busybox:1.36}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: np, namespace: NS}
+spec:
+  type: NodePort
+  selector: {app: db}
+  ports: [{name: pg, port: 5432, targetPort: 5432}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web, namespace: NS}
+spec:
+  rules:
+  - host: example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: web, namespace: NS}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  maxReplicas: 5
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: web, namespace: NS}
+spec:
+  minAvailable: 1
+  selector: {matchLabels: {app: web}}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny, namespace: NS}
+spec:
+  podSelector: {}
+  ingress: [{ports: [{port: 80}]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: r, namespace: NS}
+rules: [{apiGroups: [""], resources: [pods], verbs: [get]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: r, namespace: NS}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: r}
+subjects: [{kind: ServiceAccount, name: default, namespace: NS}]
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: s, namespace: NS}
+stringData: {password: hunter2}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data, namespace: NS}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: app, namespace: NS}
+"#;
+
+#[test]
+fn defaults_never_show_up_as_diffs_for_any_kind() {
+    let sandbox = Sandbox::start();
+    // Server-side: apply, then a server-side dry-run diff of the same manifest is empty.
+    let ssa = sandbox.write_file("ssa.yaml", &MANY_KINDS.replace("NS", "default"));
+    let ssa = ssa.to_str().expect("utf-8 path");
+    ok(&sandbox.kubectl(&["apply", "--server-side", "-f", ssa]));
+    let diff = sandbox.kubectl(&["diff", "--server-side", "-f", ssa]);
+    assert_eq!(
+        diff.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&diff),
+        stderr(&diff)
+    );
+
+    // Client-side: apply, then the three-way-patch dry-run diff is empty too.
+    ok(&sandbox.kubectl(&["create", "namespace", "csa"]));
+    let csa = sandbox.write_file("csa.yaml", &MANY_KINDS.replace("NS", "csa"));
+    let csa = csa.to_str().expect("utf-8 path");
+    ok(&sandbox.kubectl(&["apply", "-f", csa]));
+    let diff = sandbox.kubectl(&["diff", "-f", csa]);
+    assert_eq!(
+        diff.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&diff),
+        stderr(&diff)
+    );
+
+    // A real change to one object is the only diff.
+    let changed = MANY_KINDS
+        .replace("NS", "csa")
+        .replace("maxReplicas: 5", "maxReplicas: 7");
+    sandbox.write_file("csa.yaml", &changed);
+    let diff = sandbox.kubectl(&["diff", "-f", csa]);
+    assert_eq!(diff.status.code(), Some(1), "{}", stderr(&diff));
+    let text = stdout(&diff);
+    assert!(text.contains("+  maxReplicas: 7"), "{text}");
+    assert_eq!(text.matches("diff -u -N").count(), 1, "{text}");
+
+    // The Job got its generated selector and the StatefulSet its claim defaults.
+    let job = get_json(&sandbox, &["job", "once", "-n", "csa"]);
+    let uid = job["metadata"]["uid"].as_str().expect("uid");
+    assert_eq!(
+        job["spec"]["selector"]["matchLabels"]["batch.kubernetes.io/controller-uid"],
+        uid
+    );
+    assert_eq!(
+        job["spec"]["template"]["metadata"]["labels"]["job-name"],
+        "once"
+    );
+    assert_eq!(job["spec"]["backoffLimit"], 6);
+    let sts = get_json(&sandbox, &["statefulset", "db", "-n", "csa"]);
+    assert_eq!(sts["spec"]["podManagementPolicy"], "OrderedReady");
+    assert_eq!(
+        sts["spec"]["volumeClaimTemplates"][0]["spec"]["volumeMode"],
+        "Filesystem"
+    );
 }

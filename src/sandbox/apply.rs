@@ -166,6 +166,21 @@ pub fn server_side_apply_to(
             conflicts.push((i, path.clone()));
         }
     }
+    if !conflicts.is_empty() && !force && manager == KUBECTL {
+        // Upgrading from client-side apply: fields the last-applied annotation still describes
+        // (unchanged since) may be taken over without --force-conflicts.
+        let allowed = allowed_by_last_applied(gvk, live_obj, subresource, root);
+        conflicts.retain(|(_, path)| !allowed.contains(path));
+        if conflicts.is_empty() {
+            for (i, entry) in entries.iter_mut().enumerate() {
+                if Some(i) != position {
+                    entry
+                        .fields
+                        .retain(|p| !(changed.contains(p) && allowed.contains(p)));
+                }
+            }
+        }
+    }
     if !conflicts.is_empty() && !force {
         return Err(conflict_error(&entries, &conflicts));
     }
@@ -196,8 +211,68 @@ pub fn server_side_apply_to(
             fields: config_set,
         }),
     }
+    if manager == KUBECTL {
+        sync_last_applied(&mut merged, config);
+    }
     write_entries(&mut merged, entries);
     Ok(merged)
+}
+
+/// The only manager whose applies interoperate with `kubectl.kubernetes.io/last-applied-configuration`.
+const KUBECTL: &str = "kubectl";
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// Fields in the live object's last-applied annotation whose live value still matches it.
+fn allowed_by_last_applied(
+    gvk: &Gvk,
+    live: &Value,
+    subresource: Option<&str>,
+    root: SchemaNode,
+) -> BTreeSet<Path> {
+    let Some(text) = live
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(LAST_APPLIED))
+        .and_then(Value::as_str)
+    else {
+        return BTreeSet::new();
+    };
+    let Ok(mut last) = serde_json::from_str::<Value>(text) else {
+        return BTreeSet::new();
+    };
+    default_list_keys(&mut last, root);
+    let last = leaves(&tracked_view(gvk, &last, subresource), root);
+    let live = leaves(&tracked_view(gvk, live, subresource), root);
+    last.into_iter()
+        .filter(|(path, value)| live.get(path) == Some(value))
+        .map(|(path, _)| path)
+        .collect()
+}
+
+/// kubectl's server-side apply keeps an existing last-applied annotation in step with what it
+/// applies, so a later client-side apply computes its patch from the right base.
+fn sync_last_applied(merged: &mut Value, config: &Value) {
+    let has = merged
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(LAST_APPLIED))
+        .is_some();
+    if !has {
+        return;
+    }
+    let mut applied = config.clone();
+    if let Some(annotations) = applied
+        .pointer_mut("/metadata/annotations")
+        .and_then(Value::as_object_mut)
+    {
+        annotations.remove(LAST_APPLIED);
+    }
+    strip_managed_fields(&mut applied);
+    let text = serde_json::to_string(&applied).unwrap_or_default();
+    if let Some(annotations) = merged
+        .pointer_mut("/metadata/annotations")
+        .and_then(Value::as_object_mut)
+    {
+        annotations.insert(LAST_APPLIED.into(), Value::String(text));
+    }
 }
 
 /// Records a non-apply write (create, update, patch) by `manager` in `new`'s managedFields:
@@ -1075,6 +1150,63 @@ mod tests {
         let out = server_side_apply(&apps, Some(&with_status), &config, "kubectl", false, T1)
             .expect("apply");
         assert_eq!(out["status"], json!({"replicas": 1}));
+    }
+
+    #[test]
+    fn kubectl_takes_over_fields_its_last_applied_annotation_describes() {
+        let cm = gvk("", "ConfigMap");
+        let last = r#"{"apiVersion":"v1","data":{"a":"1"},"kind":"ConfigMap","metadata":{"annotations":{},"name":"c"}}"#;
+        let mut live = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "c", "annotations": {LAST_APPLIED: last}},
+            "data": {"a": "1", "b": "2"}});
+        record_update(&cm, None, &mut live, "kubectl-client-side-apply", None, T0);
+        let config = |data: Value| {
+            json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "c"}, "data": data})
+        };
+        // data.a is described by the annotation: no conflict for manager "kubectl"...
+        let out = server_side_apply(
+            &cm,
+            Some(&live),
+            &config(json!({"a": "9"})),
+            "kubectl",
+            false,
+            T1,
+        )
+        .expect("last-applied fields are taken over");
+        assert_eq!(out["data"]["a"], "9");
+        assert_eq!(
+            out["metadata"]["annotations"][LAST_APPLIED],
+            r#"{"apiVersion":"v1","data":{"a":"9"},"kind":"ConfigMap","metadata":{"name":"c"}}"#
+        );
+        let csa = managed(&out)
+            .iter()
+            .find(|e| e["manager"] == "kubectl-client-side-apply")
+            .expect("csa entry");
+        assert!(csa["fieldsV1"]["f:data"].get("f:a").is_none(), "{csa}");
+        // ...but data.b (not in the annotation) still conflicts, and other managers get no pass.
+        let err = server_side_apply(
+            &cm,
+            Some(&live),
+            &config(json!({"b": "9"})),
+            "kubectl",
+            false,
+            T1,
+        )
+        .expect_err("b is not in last-applied");
+        assert_eq!(
+            err.conflicts,
+            vec![("kubectl-client-side-apply".into(), ".data.b".into())]
+        );
+        assert!(server_side_apply(
+            &cm,
+            Some(&live),
+            &config(json!({"a": "9"})),
+            "helm",
+            false,
+            T1
+        )
+        .is_err());
     }
 
     #[test]

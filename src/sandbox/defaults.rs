@@ -575,6 +575,10 @@ fn default_job_spec(spec: &mut Value) {
 }
 
 fn default_job(object: &mut Value) {
+    default_job_spec(child(object, "spec"));
+    // The generated selector labels land in the template first, so a Job created without labels
+    // carries them too (and later defaulting passes find nothing to copy).
+    generate_job_selector(object);
     let template_labels = object
         .pointer("/spec/template/metadata/labels")
         .filter(|l| l.as_object().is_some_and(|m| !m.is_empty()))
@@ -589,8 +593,6 @@ fn default_job(object: &mut Value) {
             metadata["labels"] = labels;
         }
     }
-    default_job_spec(child(object, "spec"));
-    generate_job_selector(object);
     child(object, "status");
 }
 
@@ -846,7 +848,8 @@ mod tests {
         assert_eq!(spec["completionMode"], "NonIndexed");
         assert_eq!(spec["suspend"], false);
         assert_eq!(spec["podReplacementPolicy"], "TerminatingOrFailed");
-        assert_eq!(job["metadata"]["labels"], json!({"app": "pi"}));
+        assert_eq!(job["metadata"]["labels"]["app"], "pi");
+        assert_eq!(job["metadata"]["labels"]["job-name"], "pi");
         assert_eq!(
             spec["selector"],
             json!({"matchLabels": {"batch.kubernetes.io/controller-uid": "u-1"}})

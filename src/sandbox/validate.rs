@@ -35,7 +35,7 @@ pub fn validate(gvk: &Gvk, new: &Value, old: Option<&Value>) -> Vec<Cause> {
     validate_metadata(gvk, new, &mut errs);
     match (gvk.group.as_str(), gvk.kind.as_str()) {
         ("", "Pod") => {
-            validate_pod_spec(field(new, "spec"), "spec", &mut errs);
+            validate_pod_spec(field(new, "spec"), "spec", &[], &mut errs);
             if let Some(old) = old {
                 validate_pod_update(new, old, &mut errs);
             }
@@ -421,7 +421,8 @@ fn validate_metadata(gvk: &Gvk, object: &Value, errs: &mut Errors) {
     }
 }
 
-fn validate_pod_spec(spec: &Value, path: &str, errs: &mut Errors) {
+/// `claims`: volume names a StatefulSet's volumeClaimTemplates provide to the pod.
+fn validate_pod_spec(spec: &Value, path: &str, claims: &[&str], errs: &mut Errors) {
     if !spec.is_object() {
         errs.required(path, "");
         return;
@@ -429,6 +430,7 @@ fn validate_pod_spec(spec: &Value, path: &str, errs: &mut Errors) {
     let volumes: BTreeSet<&str> = list(field(spec, "volumes"))
         .iter()
         .map(|v| text(v, "name"))
+        .chain(claims.iter().copied())
         .collect();
     for (i, volume) in list(field(spec, "volumes")).iter().enumerate() {
         let vpath = format!("{path}.volumes[{i}].name");
@@ -748,7 +750,11 @@ fn validate_workload(gvk: &Gvk, new: &Value, old: Option<&Value>, errs: &mut Err
             errs,
         );
         let pod_spec = field(template, "spec");
-        validate_pod_spec(pod_spec, "spec.template.spec", errs);
+        let claims: Vec<&str> = list(field(spec, "volumeClaimTemplates"))
+            .iter()
+            .map(|c| text(field(c, "metadata"), "name"))
+            .collect();
+        validate_pod_spec(pod_spec, "spec.template.spec", &claims, errs);
         let restart = field(pod_spec, "restartPolicy");
         if restart.as_str().is_some_and(|p| p != "Always") {
             errs.not_supported("spec.template.spec.restartPolicy", restart, &["Always"]);
@@ -852,7 +858,7 @@ fn validate_deployment_strategy(spec: &Value, errs: &mut Errors) {
 
 fn validate_job_template(template: &Value, path: &str, errs: &mut Errors) {
     let pod_spec = field(template, "spec");
-    validate_pod_spec(pod_spec, &format!("{path}.spec"), errs);
+    validate_pod_spec(pod_spec, &format!("{path}.spec"), &[], errs);
     let restart = field(pod_spec, "restartPolicy");
     match restart.as_str() {
         Some("OnFailure" | "Never") => {}
@@ -1582,6 +1588,11 @@ mod tests {
         scaled["spec"]["replicas"] = json!(3);
         let sts = gvk("apps", "StatefulSet");
         assert_eq!(validate(&sts, &scaled, Some(&old)), vec![]);
+        let mut with_claim = old.clone();
+        with_claim["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] =
+            json!([{"name": "data", "mountPath": "/data"}]);
+        with_claim["spec"]["volumeClaimTemplates"] = json!([{"metadata": {"name": "data"}}]);
+        assert_eq!(validate(&sts, &with_claim, None), vec![]);
         let mut renamed = old.clone();
         renamed["spec"]["serviceName"] = json!("other");
         assert_eq!(
