@@ -34,6 +34,7 @@ use super::value::Value;
 
 pub mod cast;
 
+mod certs;
 mod crypto;
 mod data;
 mod dates;
@@ -92,6 +93,7 @@ pub fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
     REGISTRY.get_or_init(|| {
         let mut r = Registry::default();
+        certs::register(&mut r);
         crypto::register(&mut r);
         data::register(&mut r);
         dates::register(&mut r);
