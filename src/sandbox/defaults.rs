@@ -42,7 +42,7 @@ pub fn apply_defaults(gvk: &Gvk, object: &mut Value) {
         }
         ("", "LimitRange") => default_limit_range(object),
         ("", "ResourceQuota") => {
-            child(object, "spec");
+            canonicalise_resource_list(child(object, "spec").get_mut("hard"));
             child(object, "status");
         }
         ("apps", "Deployment") => default_deployment(object),
@@ -235,7 +235,9 @@ fn default_container(container: &mut Value) {
         json!("/dev/termination-log"),
     );
     set_default(container, "terminationMessagePolicy", json!("File"));
-    child(container, "resources");
+    let resources = child(container, "resources");
+    canonicalise_resource_list(resources.get_mut("limits"));
+    canonicalise_resource_list(resources.get_mut("requests"));
     for port in items(container.get_mut("ports")) {
         set_default(port, "protocol", json!("TCP"));
     }
@@ -313,6 +315,9 @@ fn default_volume(volume: &mut Value) {
         if let Some(src) = volume.get_mut(source).filter(|s| s.is_object()) {
             set_default(src, "defaultMode", json!(420));
         }
+    }
+    if let Some(empty_dir) = volume.get_mut("emptyDir") {
+        canonicalise_resource_list(Some(empty_dir));
     }
     if let Some(host_path) = volume.get_mut("hostPath").filter(|s| s.is_object()) {
         set_default_keep_empty(host_path, "type", json!(""));
@@ -435,7 +440,9 @@ fn default_namespace(namespace: &mut Value) {
 
 fn default_pvc_spec(spec: &mut Value) {
     set_default(spec, "volumeMode", json!("Filesystem"));
-    child(spec, "resources");
+    let resources = child(spec, "resources");
+    canonicalise_resource_list(resources.get_mut("limits"));
+    canonicalise_resource_list(resources.get_mut("requests"));
 }
 
 fn default_limit_range(object: &mut Value) {
@@ -443,6 +450,15 @@ fn default_limit_range(object: &mut Value) {
         return;
     };
     for item in items(Some(limits)) {
+        for key in [
+            "max",
+            "min",
+            "default",
+            "defaultRequest",
+            "maxLimitRequestRatio",
+        ] {
+            canonicalise_resource_list(item.get_mut(key));
+        }
         if item.get("type").and_then(Value::as_str) != Some("Container") {
             continue;
         }
@@ -684,6 +700,173 @@ fn default_hpa(object: &mut Value) {
     set_default(child(object, "status"), "desiredReplicas", json!(0));
 }
 
+/// The canonical form the API server stores a resource quantity in (`1000m` → `1`,
+/// `1024Mi` → `1Gi`, `0.5` → `500m`), after rounding up to milli-units as `SetDefaults_ResourceList`
+/// does; `None` when `text` is not a quantity (validation reports it).
+pub fn canonical_quantity(text: &str) -> Option<String> {
+    let parsed = parse_quantity(text.trim())?;
+    Some(format_quantity(parsed))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum QuantityFormat {
+    DecimalSi,
+    BinarySi,
+    DecimalExponent,
+}
+
+/// value = mantissa × 10^scale.
+struct Quantity {
+    mantissa: i128,
+    scale: i32,
+    format: QuantityFormat,
+}
+
+fn parse_quantity(text: &str) -> Option<Quantity> {
+    let (negative, rest) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let number_len = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(rest.len());
+    let (number, suffix) = rest.split_at(number_len);
+    let (int_part, frac_part) = number.split_once('.').unwrap_or((number, ""));
+    if int_part.is_empty() && frac_part.is_empty() {
+        return None;
+    }
+    let digits = format!("{int_part}{frac_part}");
+    if digits.len() > 30 {
+        return None;
+    }
+    let mut mantissa: i128 = digits.parse().ok()?;
+    let mut scale = -(frac_part.len() as i32);
+    let binary = |power: u32| 1024i128.checked_pow(power);
+    let format = match suffix {
+        "" => QuantityFormat::DecimalSi,
+        "n" | "u" | "m" | "k" | "M" | "G" | "T" | "P" | "E" => {
+            scale += match suffix {
+                "n" => -9,
+                "u" => -6,
+                "m" => -3,
+                "k" => 3,
+                "M" => 6,
+                "G" => 9,
+                "T" => 12,
+                "P" => 15,
+                _ => 18,
+            };
+            QuantityFormat::DecimalSi
+        }
+        "Ki" | "Mi" | "Gi" | "Ti" | "Pi" | "Ei" => {
+            let power = match suffix {
+                "Ki" => 1,
+                "Mi" => 2,
+                "Gi" => 3,
+                "Ti" => 4,
+                "Pi" => 5,
+                _ => 6,
+            };
+            mantissa = mantissa.checked_mul(binary(power)?)?;
+            QuantityFormat::BinarySi
+        }
+        exp if exp.starts_with(['e', 'E']) => {
+            scale += exp[1..].parse::<i32>().ok()?;
+            QuantityFormat::DecimalExponent
+        }
+        _ => return None,
+    };
+    if negative {
+        mantissa = -mantissa;
+    }
+    // Round up (away from zero) to milli-units.
+    if scale < -3 {
+        let divisor = 10i128.checked_pow((-3 - scale) as u32)?;
+        let rounded = mantissa / divisor
+            + if mantissa % divisor != 0 {
+                mantissa.signum()
+            } else {
+                0
+            };
+        mantissa = rounded;
+        scale = -3;
+    }
+    Some(Quantity {
+        mantissa,
+        scale,
+        format,
+    })
+}
+
+fn format_quantity(q: Quantity) -> String {
+    if q.mantissa == 0 {
+        return "0".into();
+    }
+    let mut format = q.format;
+    if format == QuantityFormat::BinarySi {
+        let integer = if q.scale >= 0 {
+            10i128
+                .checked_pow(q.scale as u32)
+                .and_then(|f| q.mantissa.checked_mul(f))
+        } else {
+            let divisor = 10i128.pow((-q.scale) as u32);
+            (q.mantissa % divisor == 0).then(|| q.mantissa / divisor)
+        };
+        match integer {
+            Some(bytes) if bytes.abs() >= 1024 => {
+                let (mut amount, mut power) = (bytes, 0);
+                while amount % 1024 == 0 && power < 6 {
+                    amount /= 1024;
+                    power += 1;
+                }
+                let suffix = ["", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"][power];
+                return format!("{amount}{suffix}");
+            }
+            _ => format = QuantityFormat::DecimalSi,
+        }
+    }
+    let (mut amount, mut exponent) = (q.mantissa, q.scale);
+    while amount % 10 == 0 {
+        amount /= 10;
+        exponent += 1;
+    }
+    let rem = exponent.rem_euclid(3);
+    amount *= 10i128.pow(rem as u32);
+    exponent -= rem;
+    let suffix = match (format, exponent) {
+        (_, 0) => String::new(),
+        (QuantityFormat::DecimalSi, -9) => "n".into(),
+        (QuantityFormat::DecimalSi, -6) => "u".into(),
+        (QuantityFormat::DecimalSi, -3) => "m".into(),
+        (QuantityFormat::DecimalSi, 3) => "k".into(),
+        (QuantityFormat::DecimalSi, 6) => "M".into(),
+        (QuantityFormat::DecimalSi, 9) => "G".into(),
+        (QuantityFormat::DecimalSi, 12) => "T".into(),
+        (QuantityFormat::DecimalSi, 15) => "P".into(),
+        (QuantityFormat::DecimalSi, 18) => "E".into(),
+        (_, e) => format!("e{e}"),
+    };
+    format!("{amount}{suffix}")
+}
+
+/// Canonicalises every quantity in a resource map (`limits`, `requests`, `hard`, ...); numbers
+/// become strings, as the server serialises them.
+fn canonicalise_resource_list(list: Option<&mut Value>) {
+    let Some(Value::Object(map)) = list else {
+        return;
+    };
+    for value in map.values_mut() {
+        let text = match value {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            _ => continue,
+        };
+        if let Some(canonical) = canonical_quantity(&text) {
+            *value = Value::String(canonical);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -702,6 +885,46 @@ mod tests {
         apply_defaults(gvk, &mut again);
         assert_eq!(again, object, "defaulting is idempotent");
         object
+    }
+
+    #[test]
+    fn quantities_are_canonicalised_like_the_server() {
+        // Examples from the Quantity documentation and apimachinery's canonical forms.
+        for (input, canonical) in [
+            ("1000m", "1"),
+            ("1500m", "1500m"),
+            ("0.5", "500m"),
+            ("1", "1"),
+            ("100m", "100m"),
+            ("2000", "2k"),
+            ("1024Mi", "1Gi"),
+            ("1536Mi", "1536Mi"),
+            ("1.5Gi", "1536Mi"),
+            ("128Mi", "128Mi"),
+            ("0.5Ki", "512"),
+            ("1e3", "1e3"),
+            ("0.0001", "1m"),
+            ("0", "0"),
+            ("1G", "1G"),
+            ("10", "10"),
+        ] {
+            assert_eq!(
+                canonical_quantity(input).as_deref(),
+                Some(canonical),
+                "{input}"
+            );
+        }
+        assert_eq!(canonical_quantity("lots"), None);
+        assert_eq!(canonical_quantity("1Qi"), None);
+        let out = defaulted(
+            &gvk("apps", "v1", "Deployment"),
+            json!({"spec": {"template": {"spec": {"containers": [{"name": "a", "image": "a:1",
+                "resources": {"limits": {"cpu": 1, "memory": "1024Mi"}, "requests": {"cpu": 0.5}}}]}}}}),
+        );
+        assert_eq!(
+            out["spec"]["template"]["spec"]["containers"][0]["resources"],
+            json!({"limits": {"cpu": "1", "memory": "1Gi"}, "requests": {"cpu": "500m"}})
+        );
     }
 
     #[test]
