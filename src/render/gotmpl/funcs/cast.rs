@@ -71,11 +71,20 @@ pub fn parse_go_int(s: &str) -> Option<i64> {
 pub fn to_int64(v: &Value) -> i64 {
     match v {
         Value::Int(i) => *i,
-        Value::Float(f) if f.is_finite() => *f as i64,
+        Value::Float(f) => go_float_to_int(*f),
         Value::Bool(b) => i64::from(*b),
         Value::String(s) => parse_go_int(trim_zero_decimal(s)).unwrap_or(0),
         _ => 0,
     }
+}
+
+/// Go's `int64(f)` on amd64: truncation, and the "integer indefinite" value `math.MinInt64`
+/// for NaN and anything out of range.
+pub fn go_float_to_int(f: f64) -> i64 {
+    if f.is_nan() || f >= 9_223_372_036_854_775_808.0 || f < -9_223_372_036_854_775_808.0 {
+        return i64::MIN;
+    }
+    f as i64
 }
 
 /// `cast.ToFloat64`: numbers convert, strings parse as floats, bools are 1/0, anything else 0.
@@ -84,9 +93,21 @@ pub fn to_float64(v: &Value) -> f64 {
         Value::Int(i) => *i as f64,
         Value::Float(f) => *f,
         Value::Bool(b) => f64::from(u8::from(*b)),
-        Value::String(s) => s.trim().parse::<f64>().unwrap_or(0.0),
+        Value::String(s) => parse_go_float(s).unwrap_or(0.0),
         _ => 0.0,
     }
+}
+
+/// `strconv.ParseFloat(s, 64)` for the forms charts use: decimal and exponent notation, an
+/// optional sign, `inf`/`infinity`/`nan` in any case. Surrounding spaces are an error, as in Go.
+pub fn parse_go_float(s: &str) -> Option<f64> {
+    if s.is_empty() || s.starts_with(char::is_whitespace) || s.ends_with(char::is_whitespace) {
+        return None;
+    }
+    if s.contains('_') {
+        return None;
+    }
+    s.parse::<f64>().ok()
 }
 
 /// The elements of a Go slice or array value (`[]interface{}`, `[]byte` as numbers, list-like
@@ -101,6 +122,31 @@ pub fn to_list(v: &Value) -> Option<Vec<Value>> {
         },
         _ => None,
     }
+}
+
+/// An `int` parameter of a Go function. Go's template engine passes integers through and
+/// rejects other kinds; we are lenient and convert as `cast.ToInt` would.
+pub fn int_param(v: &Value) -> i64 {
+    to_int64(v)
+}
+
+/// Sprig's `strslice` (`toStrings`): a list's non-nil elements through `strval`, nil as no
+/// elements, any other value as a one-element list.
+pub fn to_strings(v: &Value) -> Vec<String> {
+    match to_list(v) {
+        Some(items) => items
+            .iter()
+            .filter(|item| !item.is_nil())
+            .map(to_string)
+            .collect(),
+        None if v.is_nil() => Vec::new(),
+        None => vec![to_string(v)],
+    }
+}
+
+/// A list of Go strings (`[]string`) as a template value.
+pub fn string_list(items: impl IntoIterator<Item = String>) -> Value {
+    Value::list(items.into_iter().map(Value::from).collect())
 }
 
 #[cfg(test)]

@@ -145,3 +145,46 @@ pub fn arity_range(name: &str, args: &[Value], min: usize, max: usize) -> Result
     }
     Ok(())
 }
+
+/// Shorthands for the family files' unit tests: call a registered function by name.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::super::value::Value;
+    use super::{registry, FuncError};
+
+    /// Calls the registered function `name` with `args`.
+    pub fn call(name: &str, args: &[Value]) -> Result<Value, FuncError> {
+        let f = registry()
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} is not registered"));
+        f(args)
+    }
+
+    /// The result as Go's `%v` prints it (what `{{ name args }}` renders), or the error text.
+    pub fn show(name: &str, args: &[Value]) -> String {
+        match call(name, args) {
+            Ok(v) => v.to_go_string(),
+            Err(e) => format!("error: {e}"),
+        }
+    }
+
+    /// A string value.
+    pub fn s(v: &str) -> Value {
+        Value::str(v)
+    }
+
+    /// An int value.
+    pub fn i(v: i64) -> Value {
+        Value::Int(v)
+    }
+
+    /// A float64 value.
+    pub fn f(v: f64) -> Value {
+        Value::Float(v)
+    }
+
+    /// A list value.
+    pub fn l(items: &[Value]) -> Value {
+        Value::list(items.to_vec())
+    }
+}
