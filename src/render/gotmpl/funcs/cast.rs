@@ -81,7 +81,7 @@ pub fn to_int64(v: &Value) -> i64 {
 /// Go's `int64(f)` on amd64: truncation, and the "integer indefinite" value `math.MinInt64`
 /// for NaN and anything out of range.
 pub fn go_float_to_int(f: f64) -> i64 {
-    if f.is_nan() || f >= 9_223_372_036_854_775_808.0 || f < -9_223_372_036_854_775_808.0 {
+    if !(-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f) {
         return i64::MIN;
     }
     f as i64

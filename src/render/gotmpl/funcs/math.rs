@@ -431,7 +431,7 @@ mod tests {
         assert_eq!(show("floor", &[f(1.7)]), "1");
         assert_eq!(show("floor", &[f(-1.2)]), "-2");
         assert_eq!(show("ceil", &[f(1.2)]), "2");
-        assert_eq!(show("round", &[f(3.14159), i(2)]), "3.14");
+        assert_eq!(show("round", &[f(1.23456), i(2)]), "1.23");
         assert_eq!(show("round", &[f(2.5), i(0)]), "3");
         assert_eq!(show("round", &[f(-2.5), i(0)]), "-3");
         assert_eq!(show("round", &[f(1.5555), i(2), f(0.6)]), "1.55");

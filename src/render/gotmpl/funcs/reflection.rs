@@ -1,5 +1,87 @@
-//! Sprig's reflection functions.
+//! Sprig's reflection functions: Go type names as `%T` prints them and `reflect.Kind` names.
+//!
+//! Our values do not keep Go's integer width, so every integer reports `int` (Sprig's math
+//! functions return `int64` in Go) and `[]string` results report `[]interface {}`.
 
-use super::Registry;
+use super::super::value::Value;
+use super::cast::str_param;
+use super::{arity, FuncError, Registry};
 
-pub(super) fn register(_r: &mut Registry) {}
+fn type_of(args: &[Value]) -> Result<Value, FuncError> {
+    arity("typeOf", args, 1)?;
+    Ok(Value::from(args[0].type_name()))
+}
+
+fn type_is(args: &[Value]) -> Result<Value, FuncError> {
+    arity("typeIs", args, 2)?;
+    Ok(Value::Bool(str_param(&args[0]) == args[1].type_name()))
+}
+
+/// `typeIsLike T V`: the type is T or a pointer to T.
+fn type_is_like(args: &[Value]) -> Result<Value, FuncError> {
+    arity("typeIsLike", args, 2)?;
+    let target = str_param(&args[0]);
+    let t = args[1].type_name();
+    Ok(Value::Bool(target == t || format!("*{target}") == t))
+}
+
+fn kind_of(args: &[Value]) -> Result<Value, FuncError> {
+    arity("kindOf", args, 1)?;
+    Ok(Value::from(args[0].kind_name()))
+}
+
+fn kind_is(args: &[Value]) -> Result<Value, FuncError> {
+    arity("kindIs", args, 2)?;
+    Ok(Value::Bool(str_param(&args[0]) == args[1].kind_name()))
+}
+
+/// `deepEqual A B`: `reflect.DeepEqual`, so kinds must match (`1` is not `1.0`).
+fn deep_equal(args: &[Value]) -> Result<Value, FuncError> {
+    arity("deepEqual", args, 2)?;
+    Ok(Value::Bool(args[0] == args[1]))
+}
+
+pub(super) fn register(r: &mut Registry) {
+    r.add("typeOf", type_of);
+    r.add("typeIs", type_is);
+    r.add("typeIsLike", type_is_like);
+    r.add("kindOf", kind_of);
+    r.add("kindIs", kind_is);
+    r.add("deepEqual", deep_equal);
+}
+
+#[cfg(test)]
+mod tests {
+    //! Expected values are Helm 4's output for the same calls (rendered with helm_python).
+    use super::super::testing::{f, i, l, s, show};
+    use super::*;
+
+    #[test]
+    fn types_and_kinds() {
+        assert_eq!(show("typeOf", &[s("a")]), "string");
+        assert_eq!(show("typeOf", &[f(1.5)]), "float64");
+        assert_eq!(show("typeOf", &[i(1)]), "int");
+        assert_eq!(show("typeOf", &[Value::Nil]), "<nil>");
+        assert_eq!(show("typeOf", &[l(&[])]), "[]interface {}");
+        assert_eq!(
+            show("typeOf", &[Value::empty_map()]),
+            "map[string]interface {}"
+        );
+        assert_eq!(show("kindOf", &[l(&[])]), "slice");
+        assert_eq!(show("kindOf", &[Value::empty_map()]), "map");
+        assert_eq!(show("kindOf", &[Value::Nil]), "invalid");
+        assert_eq!(show("kindOf", &[f(1.0)]), "float64");
+        assert_eq!(show("kindIs", &[s("map"), Value::empty_map()]), "true");
+        assert_eq!(show("kindIs", &[s("string"), i(1)]), "false");
+        assert_eq!(show("typeIs", &[s("float64"), f(2.0)]), "true");
+        assert_eq!(show("typeIsLike", &[s("string"), s("x")]), "true");
+    }
+
+    #[test]
+    fn deep_equal_needs_matching_kinds() {
+        assert_eq!(show("deepEqual", &[i(1), f(1.0)]), "false");
+        assert_eq!(show("deepEqual", &[l(&[i(1)]), l(&[i(1)])]), "true");
+        assert_eq!(show("deepEqual", &[Value::Nil, Value::Nil]), "true");
+        assert_eq!(show("deepEqual", &[s("a"), s("b")]), "false");
+    }
+}
