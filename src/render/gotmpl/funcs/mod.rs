@@ -34,7 +34,6 @@ use super::value::Value;
 
 pub mod cast;
 
-mod certs;
 mod crypto;
 mod data;
 mod dates;
@@ -93,7 +92,6 @@ pub fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
     REGISTRY.get_or_init(|| {
         let mut r = Registry::default();
-        certs::register(&mut r);
         crypto::register(&mut r);
         data::register(&mut r);
         dates::register(&mut r);

@@ -897,7 +897,14 @@ fn rand_ascii(args: &[Value]) -> Result<Value, FuncError> {
     Ok(Value::from(random_string(n, &pool)))
 }
 
+/// `hello`: Sprig's greeting, kept because templates may call it.
+fn hello(args: &[Value]) -> Result<Value, FuncError> {
+    arity("hello", args, 0)?;
+    Ok(Value::from("Hello!"))
+}
+
 pub(super) fn register(r: &mut Registry) {
+    r.add("hello", hello);
     r.add("trim", trim);
     r.add("trimAll", trim_all);
     r.add("trimall", trim_all);
