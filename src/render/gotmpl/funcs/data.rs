@@ -58,11 +58,22 @@ fn error_map(msg: String) -> Value {
     v
 }
 
+/// go-yaml's `Unmarshal`: only the first document of a stream counts.
+fn first_document(text: &str) -> Result<serde_json::Value, crate::yaml::YamlError> {
+    match crate::yaml::from_str(text) {
+        Err(e) if e.message.contains("multiple YAML documents") => {
+            crate::yaml::from_str_multi(text)
+                .map(|docs| docs.into_iter().next().unwrap_or_default())
+        }
+        other => other,
+    }
+}
+
 /// Helm's `fromYaml`: a map; a parse error is reported under the `Error` key.
 fn from_yaml(args: &[Value]) -> Result<Value, FuncError> {
     arity("fromYaml", args, 1)?;
     let text = cast::str_param(&args[0]);
-    Ok(match crate::yaml::from_str(&text) {
+    Ok(match first_document(&text) {
         Ok(serde_json::Value::Object(o)) => from_decoded(&serde_json::Value::Object(o)),
         Ok(serde_json::Value::Null) => Value::empty_map(),
         Ok(other) => error_map(format!(
@@ -87,7 +98,7 @@ fn json_kind(v: &serde_json::Value) -> &'static str {
 fn from_yaml_array(args: &[Value]) -> Result<Value, FuncError> {
     arity("fromYamlArray", args, 1)?;
     let text = cast::str_param(&args[0]);
-    Ok(match crate::yaml::from_str(&text) {
+    Ok(match first_document(&text) {
         Ok(serde_json::Value::Array(a)) => from_decoded(&serde_json::Value::Array(a)),
         Ok(serde_json::Value::Null) => Value::list(vec![]),
         Ok(other) => Value::list(vec![Value::from(format!(
@@ -147,6 +158,8 @@ mod tests {
         let v = from_yaml(&[Value::str("a: 1\nb: [x]\n")]).unwrap();
         let d = v.as_dict().unwrap();
         assert!(matches!(d.get("a"), Some(Value::Float(f)) if f == 1.0));
+        let two = from_yaml(&[Value::str("a: 1\n---\nb: 2\n")]).unwrap();
+        assert_eq!(two.as_dict().unwrap().keys(), vec!["a".to_string()]);
         let bad = from_yaml(&[Value::str("- 1\n")]).unwrap();
         assert!(bad.as_dict().unwrap().contains_key("Error"));
     }
