@@ -42,7 +42,15 @@ fn translate(pattern: &str) -> String {
                     _ => None,
                 };
                 match replacement {
-                    Some(r) => out.push_str(r),
+                    Some(r) => {
+                        out.push_str(r);
+                        // Go reads `-` after a class escape (`[\w-.]`) as a literal hyphen;
+                        // `regex` would read a range.
+                        if inside && chars.peek() == Some(&'-') {
+                            chars.next();
+                            out.push_str("\\-");
+                        }
+                    }
                     None => {
                         out.push('\\');
                         out.push(next);
@@ -435,6 +443,11 @@ mod tests {
         assert_eq!(show("regexMatch", &[s("[[]"), s("[")]), "true");
         assert_eq!(show("regexMatch", &[s("[a&&b]"), s("&")]), "true");
         assert_eq!(show("regexMatch", &[s("(?i)ABC"), s("xabcx")]), "true");
+        assert_eq!(
+            show("regexMatch", &[s(r"^[\w-\.]+$"), s("my-master.1")]),
+            "true"
+        );
+        assert_eq!(show("regexMatch", &[s(r"[\d-z]"), s("-")]), "true");
         assert_eq!(show("regexMatch", &[s(r"[^\s]"), s(" ")]), "false");
         assert_eq!(show("mustRegexFind", &[s("a{2"), s("xa{2")]), "a{2");
         assert!(
