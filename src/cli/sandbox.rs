@@ -24,6 +24,15 @@ pub struct Args {
     /// Print one line per request on stderr (method, path, status, user agent).
     #[arg(long)]
     pub log_requests: bool,
+    /// Turn off the simulated controllers (rollouts, Jobs, volume claims, load balancers).
+    #[arg(long)]
+    pub no_controllers: bool,
+    /// How long a simulated rollout or Job takes, e.g. 200ms or 2s.
+    #[arg(long, default_value = "200ms", value_parser = super::release_args::parse_duration)]
+    pub rollout_delay: std::time::Duration,
+    /// Factor applied to durations in specs (progressDeadlineSeconds 600 becomes 6 s at 0.01).
+    #[arg(long, default_value_t = 0.01)]
+    pub time_scale: f64,
 }
 
 /// Runs `rudder sandbox`: serves until SIGINT/SIGTERM.
@@ -43,6 +52,10 @@ pub fn run(args: Args, global: &GlobalArgs) -> CliResult {
         state: args.state,
         kube_version,
         log_requests: args.log_requests,
+        controllers: (!args.no_controllers).then_some(crate::sandbox::controllers::Settings {
+            rollout_delay: args.rollout_delay,
+            time_scale: args.time_scale,
+        }),
     };
     serve::run(options, |url, path| {
         let mut out = std::io::stdout().lock();

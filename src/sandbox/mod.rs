@@ -9,6 +9,7 @@
 //! into them.
 
 pub mod apply;
+pub mod controllers;
 pub mod custom;
 pub mod defaults;
 pub mod discovery;

@@ -21,6 +21,8 @@ pub struct Options {
     pub kube_version: String,
     /// Print one line per request on stderr.
     pub log_requests: bool,
+    /// Simulated controllers (rollouts, Jobs, claims); `None` turns them off.
+    pub controllers: Option<super::controllers::Settings>,
 }
 
 /// Why the sandbox could not start or stopped.
@@ -90,6 +92,9 @@ async fn run_async(
             path: options.kubeconfig.clone(),
             source,
         })?;
+    let controllers = options
+        .controllers
+        .map(|settings| super::controllers::spawn(store.clone(), settings));
     let saver = options.state.clone().map(|path| {
         let store = store.clone();
         tokio::spawn(save_on_change(store, path))
@@ -110,6 +115,9 @@ async fn run_async(
         .await
         .map_err(SandboxError::Serve)?;
     if let Some(task) = saver {
+        task.abort();
+    }
+    if let Some(task) = controllers {
         task.abort();
     }
     if let Some(path) = &options.state {
