@@ -404,13 +404,9 @@ fn deployment(txn: &mut Txn<'_>, d: &mut Value) -> Option<f64> {
         "status": {"replicas": replicas, "fullyLabeledReplicas": replicas, "readyReplicas": ready,
                    "availableReplicas": ready, "observedGeneration": 1},
     });
-    let Some(rs_key) = key_for(txn, "apps/v1", "ReplicaSet", &namespace, &rs_name) else {
-        return None;
-    };
+    let rs_key = key_for(txn, "apps/v1", "ReplicaSet", &namespace, &rs_name)?;
     upsert(txn, &rs_key, rs);
-    let Some(rs_obj) = txn.get(&rs_key) else {
-        return None;
-    };
+    let rs_obj = txn.get(&rs_key)?;
     let rs_uid = rs_obj["metadata"]["uid"]
         .as_str()
         .unwrap_or_default()
