@@ -57,7 +57,7 @@ fn entry<'a>(object: &'a Value, manager: &str, operation: &str) -> Option<&'a Va
 
 #[test]
 fn server_side_apply_records_field_ownership_and_defaults() {
-    let sandbox = Sandbox::start();
+    let sandbox = Sandbox::start_with(&["--no-controllers"]); // status writes would move the resourceVersion
     let out = ok(&sandbox.kubectl_stdin(
         &["apply", "--server-side", "-f", "-"],
         &deployment(2, false),
