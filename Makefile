@@ -45,7 +45,7 @@ clippy:
 	$(CARGO) clippy --all-targets -- -D warnings
 
 test: test-deps fmt clippy
-	$(CARGO) test --all-targets -- --test-threads=4
+	$(CARGO) test --lib --bins --tests -- --test-threads=4
 	@if [ -d "$(RUDDER_CORPUS)" ]; then $(MAKE) conformance; else echo "corpus not found at $(RUDDER_CORPUS): skipping conformance"; fi
 
 conformance:
