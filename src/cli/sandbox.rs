@@ -33,6 +33,12 @@ pub struct Args {
     /// Factor applied to durations in specs (progressDeadlineSeconds 600 becomes 6 s at 0.01).
     #[arg(long, default_value_t = 0.01)]
     pub time_scale: f64,
+    /// Delay every Kubernetes request by this many milliseconds before serving it.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency: u64,
+    /// Add a random extra delay of 0..=MS milliseconds to every Kubernetes request.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub jitter: u64,
 }
 
 /// Runs `rudder sandbox`: serves until SIGINT/SIGTERM.
@@ -56,6 +62,8 @@ pub fn run(args: Args, global: &GlobalArgs) -> CliResult {
             rollout_delay: args.rollout_delay,
             time_scale: args.time_scale,
         }),
+        latency: std::time::Duration::from_millis(args.latency),
+        jitter: std::time::Duration::from_millis(args.jitter),
     };
     serve::run(options, |url, path| {
         let mut out = std::io::stdout().lock();

@@ -24,6 +24,7 @@ use super::protobuf;
 use super::rest;
 use super::status::ApiError;
 use super::store::Store;
+use super::trouble::{fault_error, retry_after, Failure, Trouble};
 
 /// Request bodies above this size are refused with 413, like a real API server.
 pub const MAX_BODY: usize = 3 * 1024 * 1024;
@@ -125,6 +126,8 @@ pub struct Server {
     pub store: Arc<Store>,
     pub config: Config,
     hooks: Vec<Arc<dyn RequestHook>>,
+    /// Request accounting, faults and latency (the `/sandbox/` control API).
+    pub trouble: Arc<Trouble>,
     address: std::sync::OnceLock<String>,
 }
 
@@ -135,6 +138,7 @@ impl Server {
             store,
             config,
             hooks: Vec::new(),
+            trouble: Arc::new(Trouble::default()),
             address: std::sync::OnceLock::new(),
         }
     }
@@ -142,6 +146,12 @@ impl Server {
     /// Adds a hook; hooks run in the order added.
     pub fn with_hook(mut self, hook: Arc<dyn RequestHook>) -> Self {
         self.hooks.push(hook);
+        self
+    }
+
+    /// Replaces the trouble settings (latency, jitter).
+    pub fn with_trouble(mut self, trouble: Trouble) -> Self {
+        self.trouble = Arc::new(trouble);
         self
     }
 
@@ -171,7 +181,12 @@ impl Server {
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |req| {
                     let server = server.clone();
-                    async move { Ok::<_, Infallible>(server.handle(req).await) }
+                    async move {
+                        server
+                            .handle(req)
+                            .await
+                            .ok_or_else(|| std::io::Error::other("connection reset by a fault"))
+                    }
                 });
                 let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
                 if let Err(e) = builder
@@ -184,8 +199,9 @@ impl Server {
         }
     }
 
-    /// Answers one HTTP request.
-    pub async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<Body> {
+    /// Answers one HTTP request; `None` drops the connection (an injected `reset`).
+    pub async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Option<Response<Body>> {
+        let started = std::time::Instant::now();
         let (parts, body) = req.into_parts();
         let query = parse_query(parts.uri.query().unwrap_or(""));
         let mut request = ApiRequest {
@@ -206,6 +222,32 @@ impl Server {
             match Limited::new(body, MAX_BODY).collect().await {
                 Ok(collected) => {
                     request.body = collected.to_bytes();
+                    let control = request.path.starts_with("/sandbox/");
+                    if !control {
+                        let delay = self.trouble.delay();
+                        if !delay.is_zero() {
+                            tokio::time::sleep(delay).await;
+                        }
+                        match self.trouble.fault_for(&request) {
+                            None => {}
+                            Some(Failure::Hang) => std::future::pending::<()>().await,
+                            Some(Failure::Reset) => {
+                                self.trouble.record(&request, 0, started.elapsed());
+                                return None;
+                            }
+                            Some(Failure::Status(code)) => {
+                                let mut response = error_response(&request, &fault_error(code));
+                                if code == 429 {
+                                    response
+                                        .headers_mut()
+                                        .insert(header::RETRY_AFTER, retry_after());
+                                }
+                                self.trouble
+                                    .record(&request, code, started.elapsed());
+                                return Some(response);
+                            }
+                        }
+                    }
                     // A bug must cost one request a 500, never the connection or the server.
                     match std::panic::AssertUnwindSafe(self.dispatch(&request))
                         .catch_unwind()
@@ -235,7 +277,11 @@ impl Server {
         for hook in &self.hooks {
             hook.after(&request, response.status());
         }
-        response
+        if !request.path.starts_with("/sandbox/") {
+            self.trouble
+                .record(&request, response.status().as_u16(), started.elapsed());
+        }
+        Some(response)
     }
 
     async fn dispatch(self: &Arc<Self>, req: &ApiRequest) -> Response<Body> {
@@ -247,6 +293,10 @@ impl Server {
         let path = req.path.trim_end_matches('/');
         let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         let result = match segments.as_slice() {
+            ["sandbox", rest @ ..] => self
+                .trouble
+                .control(req, rest)
+                .map(|body| Outcome::json(200, body)),
             ["version"] => Ok(Outcome::json(200, self.version())),
             ["healthz"] | ["readyz"] | ["livez"] => Ok(Outcome::Raw(text_response(200, "ok"))),
             [probe, _check] if matches!(*probe, "healthz" | "readyz" | "livez") => {

@@ -26,6 +26,7 @@ pub mod serve;
 pub mod status;
 pub mod store;
 pub mod table;
+pub mod trouble;
 pub mod validate;
 pub mod watch;
 

@@ -23,6 +23,10 @@ pub struct Options {
     pub log_requests: bool,
     /// Simulated controllers (rollouts, Jobs, claims); `None` turns them off.
     pub controllers: Option<super::controllers::Settings>,
+    /// Every Kubernetes request waits this long before being served.
+    pub latency: std::time::Duration,
+    /// Up to this much more, picked at random per request.
+    pub jitter: std::time::Duration,
 }
 
 /// Why the sandbox could not start or stopped.
@@ -105,6 +109,10 @@ async fn run_async(
             kube_version: options.kube_version.clone(),
         },
     );
+    server = server.with_trouble(super::trouble::Trouble::new(
+        options.latency,
+        options.jitter,
+    ));
     if options.log_requests {
         server = server.with_hook(Arc::new(super::http::RequestLog));
     }

@@ -18,7 +18,8 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(code: u16, reason: &str, message: impl Into<String>) -> Self {
+    /// An error with any code and reason.
+    pub fn new(code: u16, reason: &str, message: impl Into<String>) -> Self {
         ApiError {
             code,
             reason: reason.to_string(),
