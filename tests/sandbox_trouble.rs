@@ -16,7 +16,9 @@ fn requests(sandbox: &Sandbox) -> Value {
 
 fn clear_requests(sandbox: &Sandbox) {
     assert_eq!(
-        sandbox.request("DELETE", "/sandbox/requests", &[], b"").status,
+        sandbox
+            .request("DELETE", "/sandbox/requests", &[], b"")
+            .status,
         200
     );
 }
@@ -85,10 +87,15 @@ fn a_fault_fails_exactly_the_matching_requests_then_lets_them_through() {
     );
 
     // DELETE /sandbox/faults clears unlimited rules.
-    add_fault(&sandbox, json!({"match": {"resource": "configmaps"}, "error": 503}));
+    add_fault(
+        &sandbox,
+        json!({"match": {"resource": "configmaps"}, "error": 503}),
+    );
     assert_eq!(sandbox.request("GET", path_y, &[], b"").status, 503);
     assert_eq!(
-        sandbox.request("DELETE", "/sandbox/faults", &[], b"").status,
+        sandbox
+            .request("DELETE", "/sandbox/faults", &[], b"")
+            .status,
         200
     );
     assert_eq!(sandbox.request("GET", path_y, &[], b"").status, 200);

@@ -242,8 +242,7 @@ impl Server {
                                         .headers_mut()
                                         .insert(header::RETRY_AFTER, retry_after());
                                 }
-                                self.trouble
-                                    .record(&request, code, started.elapsed());
+                                self.trouble.record(&request, code, started.elapsed());
                                 return Some(response);
                             }
                         }

@@ -52,7 +52,9 @@ impl Target {
         };
         let resource = rest.first().map(|s| s.to_string());
         let name = rest.get(1).map(|s| s.to_string());
-        let watching = request.query("watch").is_some_and(|w| w == "true" || w == "1");
+        let watching = request
+            .query("watch")
+            .is_some_and(|w| w == "true" || w == "1");
         let verb = match request.method {
             Method::GET if watching => "watch",
             Method::GET if resource.is_some() && name.is_none() => "list",
@@ -332,9 +334,15 @@ mod tests {
         assert_eq!(t.namespace.as_deref(), Some("default"));
         assert_eq!(t.name.as_deref(), Some("web"));
         let t = Target::of(&request(Method::GET, "/api/v1/namespaces"));
-        assert_eq!((t.verb.as_str(), t.resource.as_deref()), ("list", Some("namespaces")));
+        assert_eq!(
+            (t.verb.as_str(), t.resource.as_deref()),
+            ("list", Some("namespaces"))
+        );
         let t = Target::of(&request(Method::GET, "/api/v1/namespaces/default"));
-        assert_eq!((t.verb.as_str(), t.name.as_deref()), ("get", Some("default")));
+        assert_eq!(
+            (t.verb.as_str(), t.name.as_deref()),
+            ("get", Some("default"))
+        );
         let t = Target::of(&request(Method::GET, "/api/v1/pods?watch=true"));
         assert_eq!(t.verb, "watch");
     }
@@ -352,8 +360,14 @@ mod tests {
                 &["faults"],
             )
             .unwrap();
-        let patch = request(Method::PATCH, "/apis/apps/v1/namespaces/default/deployments/web");
-        let other = request(Method::GET, "/apis/apps/v1/namespaces/default/deployments/web");
+        let patch = request(
+            Method::PATCH,
+            "/apis/apps/v1/namespaces/default/deployments/web",
+        );
+        let other = request(
+            Method::GET,
+            "/apis/apps/v1/namespaces/default/deployments/web",
+        );
         assert_eq!(trouble.fault_for(&other), None);
         assert_eq!(trouble.fault_for(&patch), Some(Failure::Status(503)));
         assert_eq!(trouble.fault_for(&patch), Some(Failure::Status(503)));
@@ -365,6 +379,9 @@ mod tests {
         let err = parse_rule(br#"{"error": 404}"#).unwrap_err();
         assert!(err.to_status()["message"].as_str().unwrap().contains("404"));
         let err = parse_rule(br#"{"match": {"verb": "PATCH"}, "error": 500}"#).unwrap_err();
-        assert!(err.to_status()["message"].as_str().unwrap().contains("match.verb"));
+        assert!(err.to_status()["message"]
+            .as_str()
+            .unwrap()
+            .contains("match.verb"));
     }
 }
