@@ -17,8 +17,9 @@ use semver::{BuildMetadata, Prerelease, Version};
 pub enum ConstraintError {
     #[error("{input:?} is not a semantic version")]
     Version { input: String },
+    /// `part` is the `||`-separated group that failed, which Sprig's error message quotes.
     #[error("improper version constraint {input:?}")]
-    Constraint { input: String },
+    Constraint { input: String, part: String },
     #[error("chart {chart} requires kubeVersion {constraint}, which is incompatible with Kubernetes {kube_version}")]
     KubeVersion {
         chart: String,
@@ -30,6 +31,8 @@ pub enum ConstraintError {
 // The version shapes a constraint accepts (wildcards included), as Masterminds writes them.
 const CV: &str = r"v?([0-9|x|X|\*]+)(\.[0-9|x|X|\*]+)?(\.[0-9|x|X|\*]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?";
 const OPS: &str = r"=||!=|>|<|>=|=>|<=|=<|~|~>|\^";
+// Go's `\s` is ASCII whitespace only; Rust's is Unicode, so spell it out.
+const SP: &str = r"[\t\n\x0C\r ]";
 
 struct Patterns {
     single: Regex,
@@ -44,11 +47,11 @@ fn patterns() -> &'static Patterns {
     PATTERNS.get_or_init(|| {
         let build = |re: String| Regex::new(&re).expect("constant regex");
         Patterns {
-            single: build(format!(r"^\s*({OPS})\s*({CV})\s*$")),
-            range: build(format!(r"\s*({CV})\s+-\s+({CV})\s*")),
-            find: build(format!(r"({OPS})\s*({CV})")),
+            single: build(format!(r"^{SP}*({OPS}){SP}*({CV}){SP}*$")),
+            range: build(format!(r"{SP}*({CV}){SP}+-{SP}+({CV}){SP}*")),
+            find: build(format!(r"({OPS}){SP}*({CV})")),
             valid: build(format!(
-                r"^(\s*({OPS})\s*({CV})\s*)((?:\s+|,\s*)({OPS})\s*({CV})\s*)*$"
+                r"^({SP}*({OPS}){SP}*({CV}){SP}*)((?:{SP}+|,{SP}*)({OPS}){SP}*({CV}){SP}*)*$"
             )),
             loose_version: build(
                 r"^v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?$"
@@ -144,12 +147,13 @@ impl Constraint {
     /// Parses a constraint with Masterminds' grammar.
     pub fn parse(input: &str) -> Result<Self, ConstraintError> {
         let p = patterns();
-        let err = || ConstraintError::Constraint {
-            input: input.to_string(),
-        };
         let rewritten = rewrite_ranges(input);
         let mut groups = Vec::new();
         for part in rewritten.split("||") {
+            let err = || ConstraintError::Constraint {
+                input: input.to_string(),
+                part: part.to_string(),
+            };
             if !p.valid.is_match(part) {
                 return Err(err());
             }

@@ -1,7 +1,6 @@
 //! Sprig's `semver` and `semverCompare` with Masterminds/semver v3 semantics: versions parse
-//! loosely (`v1.2`, `1`), and constraints support `= != > < >= <= ~ ~> ^`, wildcards (`1.2.x`),
-//! hyphen ranges (`1.2 - 1.4`), `,`/space for AND and `||` for OR. A prerelease version only
-//! satisfies a constraint group that itself names a prerelease (the `>=1.19-0` idiom).
+//! loosely (`v1.2`, `1`). Constraints are the chart loader's (`chart::constraint`), which
+//! implements the same Masterminds grammar for `kubeVersion` and dependency ranges.
 
 use std::any::Any;
 use std::cmp::Ordering;
@@ -9,6 +8,8 @@ use std::rc::Rc;
 use std::sync::OnceLock;
 
 use regex::Regex;
+
+use crate::chart::constraint::{parse_version, Constraint, ConstraintError};
 
 use super::super::value::{Object, Value};
 use super::cast::str_param;
@@ -167,229 +168,22 @@ fn compare_pre_part(s: &str, o: &str) -> Ordering {
     }
 }
 
-/// One comparison of a constraint group, with Masterminds' "dirty" wildcard flags.
-#[derive(Debug)]
-struct Constraint {
-    op: String,
-    con: Version,
-    dirty: bool,
-    minor_dirty: bool,
-    patch_dirty: bool,
-}
-
-const CV: &str = r"v?([0-9|x|X|\*]+)(\.[0-9|x|X|\*]+)?(\.[0-9|x|X|\*]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?";
-const OPS: &str = r"=||!=|>|<|>=|=>|<=|=<|~|~>|\^";
-const SP: &str = r"[\t\n\x0C\r ]";
-
-struct Patterns {
-    constraint: Regex,
-    range: Regex,
-    find: Regex,
-    valid: Regex,
-}
-
-fn patterns() -> &'static Patterns {
-    static P: OnceLock<Patterns> = OnceLock::new();
-    P.get_or_init(|| {
-        let re = |s: String| Regex::new(&s).expect("a valid constant pattern");
-        Patterns {
-            constraint: re(format!(r"^{SP}*({OPS}){SP}*({CV}){SP}*$")),
-            range: re(format!(r"{SP}*({CV}){SP}+-{SP}+({CV}){SP}*")),
-            find: re(format!(r"({OPS}){SP}*({CV})")),
-            valid: re(format!(
-                r"^({SP}*({OPS}){SP}*({CV}){SP}*)((?:{SP}+|,{SP}*)({OPS}){SP}*({CV}){SP}*)*$"
-            )),
-        }
-    })
-}
-
-fn is_x(s: &str) -> bool {
-    matches!(s, "x" | "*" | "X")
-}
-
-fn parse_constraint(c: &str) -> Result<Constraint, String> {
-    let caps = patterns()
-        .constraint
-        .captures(c)
-        .ok_or_else(|| format!("improper constraint: {c}"))?;
-    let g = |i: usize| caps.get(i).map_or("", |m| m.as_str());
-    let (major, minor, patch, pre) = (g(3), g(4), g(5), g(6));
-    let (mut dirty, mut minor_dirty, mut patch_dirty) = (false, false, false);
-    let ver = if is_x(major) || major.is_empty() {
-        dirty = true;
-        format!("0.0.0{pre}")
-    } else if is_x(minor.trim_start_matches('.')) || minor.is_empty() {
-        dirty = true;
-        minor_dirty = true;
-        format!("{major}.0.0{pre}")
-    } else if is_x(patch.trim_start_matches('.')) || patch.is_empty() {
-        dirty = true;
-        patch_dirty = true;
-        format!("{major}{minor}.0{pre}")
-    } else {
-        g(2).to_string()
-    };
-    let con = Version::parse(&ver).map_err(|_| "constraint parser error".to_string())?;
-    Ok(Constraint {
-        op: g(1).to_string(),
-        con,
-        dirty,
-        minor_dirty,
-        patch_dirty,
-    })
-}
-
-impl Constraint {
-    fn check(&self, v: &Version, include_pre: bool) -> bool {
-        if !v.pre.is_empty() && !include_pre {
-            return false;
-        }
-        let c = &self.con;
-        match self.op.as_str() {
-            "" | "=" => {
-                if self.dirty {
-                    self.tilde(v)
-                } else {
-                    v.compare(c) == Ordering::Equal
-                }
-            }
-            "!=" => {
-                if self.dirty {
-                    if c.major != v.major {
-                        return true;
-                    }
-                    if c.minor != v.minor && !self.minor_dirty {
-                        return true;
-                    } else if self.minor_dirty {
-                        return false;
-                    } else if c.patch != v.patch && !self.patch_dirty {
-                        return true;
-                    } else if self.patch_dirty {
-                        if !v.pre.is_empty() || !c.pre.is_empty() {
-                            return compare_prerelease(&v.pre, &c.pre) != Ordering::Equal;
-                        }
-                        return false;
-                    }
-                }
-                v.compare(c) != Ordering::Equal
-            }
-            ">" => {
-                if !self.dirty {
-                    return v.compare(c) == Ordering::Greater;
-                }
-                if v.major != c.major {
-                    return v.major > c.major;
-                }
-                if self.minor_dirty {
-                    return false;
-                }
-                if self.patch_dirty {
-                    return v.minor > c.minor;
-                }
-                v.compare(c) == Ordering::Greater
-            }
-            "<" => v.compare(c) == Ordering::Less,
-            ">=" | "=>" => v.compare(c) != Ordering::Less,
-            "<=" | "=<" => {
-                if !self.dirty {
-                    return v.compare(c) != Ordering::Greater;
-                }
-                if v.major > c.major {
-                    return false;
-                }
-                !(v.major == c.major && v.minor > c.minor && !self.minor_dirty)
-            }
-            "~" | "~>" => self.tilde(v),
-            "^" => self.caret(v),
-            _ => false,
-        }
-    }
-
-    fn tilde(&self, v: &Version) -> bool {
-        let c = &self.con;
-        if v.compare(c) == Ordering::Less {
-            return false;
-        }
-        if c.major == 0 && c.minor == 0 && c.patch == 0 && !self.minor_dirty && !self.patch_dirty {
-            return true;
-        }
-        if v.major != c.major {
-            return false;
-        }
-        v.minor == c.minor || self.minor_dirty
-    }
-
-    fn caret(&self, v: &Version) -> bool {
-        let c = &self.con;
-        if v.compare(c) == Ordering::Less {
-            return false;
-        }
-        if c.major > 0 || self.minor_dirty {
-            return v.major == c.major;
-        }
-        if v.major > 0 {
-            return false;
-        }
-        if c.minor > 0 || self.patch_dirty {
-            return v.minor == c.minor;
-        }
-        if v.minor > 0 {
-            return false;
-        }
-        c.patch == v.patch
-    }
-}
-
-/// Masterminds' `Constraints`: OR of AND groups.
-struct Constraints {
-    groups: Vec<(Vec<Constraint>, bool)>,
-}
-
-impl Constraints {
-    fn parse(text: &str) -> Result<Constraints, String> {
-        let p = patterns();
-        let mut rewritten = text.to_string();
-        for caps in p.range.captures_iter(text) {
-            let whole = caps.get(0).map_or("", |m| m.as_str());
-            let lo = caps.get(1).map_or("", |m| m.as_str());
-            let hi = caps.get(11).map_or("", |m| m.as_str());
-            rewritten = rewritten.replacen(whole, &format!(">= {lo}, <= {hi} "), 1);
-        }
-        let mut groups = Vec::new();
-        for part in rewritten.split("||") {
-            if !p.valid.is_match(part) {
-                return Err(format!(
-                    "improper constraint: {}",
-                    crate::render::gotmpl::fmt::go_quote(part)
-                ));
-            }
-            let found: Vec<&str> = p.find.find_iter(part).map(|m| m.as_str()).collect();
-            let items: Vec<&str> = if found.is_empty() { vec![part] } else { found };
-            let mut group = Vec::new();
-            let mut has_pre = false;
-            for item in items {
-                let c = parse_constraint(item)?;
-                has_pre |= !c.con.pre.is_empty();
-                group.push(c);
-            }
-            groups.push((group, has_pre));
-        }
-        Ok(Constraints { groups })
-    }
-
-    fn check(&self, v: &Version) -> bool {
-        self.groups
-            .iter()
-            .any(|(group, has_pre)| group.iter().all(|c| c.check(v, *has_pre)))
-    }
-}
-
 /// `semverCompare CONSTRAINT VERSION`.
 fn semver_compare(args: &[Value]) -> Result<Value, FuncError> {
     arity("semverCompare", args, 2)?;
-    let constraints = Constraints::parse(&str_param(&args[0])).map_err(FuncError::new)?;
-    let version = Version::parse(&str_param(&args[1])).map_err(FuncError::new)?;
-    Ok(Value::Bool(constraints.check(&version)))
+    let constraint = Constraint::parse(&str_param(&args[0])).map_err(|e| match e {
+        ConstraintError::Constraint { part, .. } => FuncError::new(format!(
+            "improper constraint: {}",
+            crate::render::gotmpl::fmt::go_quote(&part)
+        )),
+        other => FuncError::new(other.to_string()),
+    })?;
+    // Parsed here first for Sprig's exact error messages; the constraint checks a
+    // `semver::Version` read from the same text.
+    let text = str_param(&args[1]);
+    Version::parse(&text).map_err(FuncError::new)?;
+    let version = parse_version(&text).map_err(|_| FuncError::new(INVALID_SEMVER))?;
+    Ok(Value::Bool(constraint.matches(&version)))
 }
 
 /// `semver VERSION`: a version object with `.Major`, `.Minor`, `.Patch`, `.Prerelease`,
