@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # rudder's main job, end to end, with no cluster needed: start a sandbox API server, render
-# charts/web for dev and prod, install it, upgrade it with a new image tag, show the history,
-# roll back, uninstall, and stop the sandbox.
+# charts/web for dev and prod, install it, diff and upgrade it with a new image tag, show the history,
+# diff and roll back, uninstall, and stop the sandbox.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rudder=${RUDDER:-target/release/rudder}
@@ -38,11 +38,19 @@ cat "$work/ready" >/dev/null &
 step "rudder install web charts/web --env dev"
 $rudder install web charts/web --env dev
 
-step "rudder upgrade web charts/web --env dev --set-string image.tag=1.27.1"
-$rudder upgrade web charts/web --env dev --set-string image.tag=1.27.1
+step "rudder diff upgrade web charts/web --env dev --set-string image.tag=1.27.1"
+# What the upgrade will change in the live cluster (exit code 2 under --detailed-exitcode
+# means "there are changes", so it is not an error here).
+$rudder diff upgrade web charts/web --env dev --set-string image.tag=1.27.1 --detailed-exitcode || [[ $? -eq 2 ]]
+
+step "rudder upgrade web charts/web --env dev --set-string image.tag=1.27.1 --wait"
+$rudder upgrade web charts/web --env dev --set-string image.tag=1.27.1 --wait
 
 step "rudder history web"
 $rudder history web
+
+step "rudder diff rollback web 1"
+$rudder diff rollback web 1 || true
 
 step "rudder rollback web 1"
 $rudder rollback web 1
