@@ -326,10 +326,12 @@ impl Release {
     }
 
     /// Sets status and description, as Helm's `SetStatus`.
+    /// The description is stored on one line (see [`one_line`]), as Helm's are: `history`
+    /// prints it in a table.
     pub fn set_status(&mut self, status: Status, description: impl Into<String>) {
         let info = self.info_mut();
         info.status = status;
-        info.description = description.into();
+        info.description = one_line(&description.into());
     }
 
     /// The user-supplied values as a JSON object (empty when none).
@@ -664,10 +666,52 @@ pub fn revisions_to_prune(history: &[Release], max: usize) -> Vec<u64> {
     remove
 }
 
+/// A multi-line message on one line, nothing dropped: causes (unindented lines) are joined with
+/// `": "` as Go's wrapped errors read, the items of an indented list after their heading with
+/// `"; "`.
+pub fn one_line(text: &str) -> String {
+    let mut out = String::new();
+    let mut in_list = false;
+    for line in text.lines() {
+        let item = line.starts_with(char::is_whitespace);
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        if !out.is_empty() {
+            let sep = match (item, in_list) {
+                (true, true) => "; ",
+                _ if out.ends_with(':') => " ",
+                _ => ": ",
+            };
+            out.push_str(sep);
+        }
+        out.push_str(line);
+        in_list = item;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn descriptions_are_kept_whole_on_one_line() {
+        assert_eq!(one_line("Install complete"), "Install complete");
+        assert_eq!(
+            one_line("Upgrade \"web\" failed: 2 object(s) not ready:\n  Deployment/web: ImagePullBackOff\n  Job/x: BackoffLimitExceeded"),
+            "Upgrade \"web\" failed: 2 object(s) not ready: Deployment/web: ImagePullBackOff; Job/x: BackoffLimitExceeded"
+        );
+        assert_eq!(
+            one_line("apply failed\nrolled back to revision 1\n"),
+            "apply failed: rolled back to revision 1"
+        );
+        let mut release = Release::default();
+        release.set_status(Status::Failed, "a\n  b\n  c");
+        assert_eq!(release.info.unwrap().description, "a: b; c");
+    }
 
     fn sample() -> Release {
         Release {
