@@ -546,6 +546,12 @@ fn to_json(reference: &ObjectRef, obj: DynamicObject) -> Result<Value, ClusterEr
 
 /// Turns a kube error into one naming the object and carrying the server's message.
 fn api_error(verb: &'static str, object: String, err: kube::Error) -> ClusterError {
+    // Errors that `retrying` retried say so: the user sees the server was given its chances.
+    let retried = if is_transient(&err) {
+        format!(" (still failing after {ATTEMPTS} attempts)")
+    } else {
+        String::new()
+    };
     match err {
         kube::Error::Api(status) => {
             let conflicts = status
@@ -559,13 +565,19 @@ fn api_error(verb: &'static str, object: String, err: kube::Error) -> ClusterErr
                         .collect()
                 })
                 .unwrap_or_default();
+            let answer = match status.reason.as_str() {
+                "" => format!("the server answered {}", status.code),
+                reason => format!("the server answered {} {reason}", status.code),
+            };
             ClusterError::Api {
                 verb,
                 object,
                 code: status.code,
                 reason: status.reason.clone(),
                 message: if status.message.is_empty() {
-                    format!("the server answered {}", status.code)
+                    format!("{answer}{retried}")
+                } else if status.code >= 500 || status.code == 429 {
+                    format!("{answer}: {}{retried}", status.message)
                 } else {
                     status.message.clone()
                 },
@@ -577,10 +589,25 @@ fn api_error(verb: &'static str, object: String, err: kube::Error) -> ClusterErr
             object,
             code: 0,
             reason: String::new(),
-            message: other.to_string(),
+            message: format!("the connection failed: {}{retried}", error_chain(&other)),
             conflicts: Vec::new(),
         },
     }
+}
+
+/// An error and its sources on one line, each said once (hyper's errors repeat their causes).
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let said = cause.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// The manager named in a conflict cause (`conflict with "kubectl" using apps/v1`).
