@@ -1,5 +1,6 @@
 //! Helm interoperability, judged by Helm 4's Go SDK (`helm_python`) against `rudder sandbox`:
-//! rudder reads, rolls back and uninstalls releases Helm made, and Helm reads what rudder wrote.
+//! rudder reads, rolls back, upgrades and uninstalls releases Helm made; Helm reads what rudder
+//! wrote, and upgrades it with force-conflicts.
 
 mod common;
 
@@ -83,7 +84,7 @@ fn leave_pending(sandbox: &Sandbox, from: u64, to: u64, heartbeat: &str, timeout
 }
 
 #[test]
-fn rudder_lists_rolls_back_and_uninstalls_a_release_helm_made() {
+fn rudder_lists_rolls_back_upgrades_and_uninstalls_a_release_helm_made_and_helm_upgrades_it_back() {
     let sandbox = Sandbox::start();
     helm(
         &sandbox,
@@ -138,8 +139,57 @@ fn rudder_lists_rolls_back_and_uninstalls_a_release_helm_made() {
         json!([[1, "superseded"], [2, "superseded"], [3, "deployed"], {"message": "one"}])
     );
 
-    // (Helm itself cannot upgrade on top: it applies without force, and the fields now belong to
-    // field manager `rudder`. That is Helm 4's behaviour with any other applier.)
+    // rudder upgrades Helm's release: Helm's field manager applied these fields, so rudder
+    // forces them (a previous applier of the release).
+    ok(&rudder(
+        &sandbox,
+        &["upgrade", "demo", CHART, "--set", "message=three"],
+    ));
+    assert_eq!(configmap_message(&sandbox), "three");
+
+    // Helm 4 upgrades rudder's release only with force-conflicts, as with any other applier:
+    // without it the server refuses the fields rudder owns, and Helm records a failed revision.
+    let refused = helm(
+        &sandbox,
+        "try:\n    cfg.upgrade(chart, 'demo', {'message': 'four'})\n    out('upgraded')\n\
+         except helm_python.HelmError as e:\n    out(str(e))",
+    );
+    let refused = refused.as_str().unwrap_or_default().to_string();
+    assert!(
+        refused.contains("conflict with \"rudder\"") && refused.contains(".data.message"),
+        "{refused}"
+    );
+    // helm_python 0.2.2 does not name `force_conflicts` as a keyword; its native options take it,
+    // as `helm upgrade --force-conflicts` does.
+    let forced = helm(
+        &sandbox,
+        "from helm_python import _native\n\
+         handle, ref = cfg._chart_args(chart)\n\
+         _native.call_string('helm_upgrade', cfg._raw(), cfg._context_arg(None), handle, ref, \
+         'demo', json.dumps({'message': 'four'}), json.dumps({'force_conflicts': True}))\n\
+         out([[h['revision'], h['status']] for h in cfg.history('demo')][-1])",
+    );
+    assert_eq!(forced, json!([6, "deployed"]));
+    assert_eq!(configmap_message(&sandbox), "four");
+    let history: Value =
+        serde_json::from_str(&ok(&rudder(&sandbox, &["history", "demo", "-o", "json"]))).unwrap();
+    let statuses: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            "superseded",
+            "superseded",
+            "superseded",
+            "superseded",
+            "failed",
+            "deployed"
+        ]
+    );
 
     let gone = rudder(&sandbox, &["uninstall", "demo"]);
     assert!(

@@ -1,0 +1,253 @@
+//! `make bench`: install, then upgrade with one image tag changed, of `testdata/bench/chart-300`
+//! (300 objects) against `rudder sandbox --latency 20`, by rudder and by Helm 4's SDK
+//! (`helm_python`, through `.venv/bin/python` or `$RUDDER_PYTHON`) against the same sandbox.
+//!
+//! Reports wall time and the requests the sandbox answered (`/sandbox/requests`) per step.
+//! rudder's time is the whole `rudder` process; Helm's is the SDK call alone (the interpreter
+//! and the Go library load are not counted), which favours Helm. Numbers, not assertions.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const LATENCY_MS: &str = "20";
+const NEW_TAG: &str = "1.28";
+
+/// One raw HTTP/1.1 request to the sandbox (control API or Kubernetes); returns the body.
+fn http(host: &str, method: &str, path: &str, body: &str) -> String {
+    let mut stream = TcpStream::connect(host).expect("connect to the sandbox");
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).expect("send");
+    stream.write_all(body.as_bytes()).expect("send");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("read");
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    if text.contains("Transfer-Encoding: chunked") || text.contains("transfer-encoding: chunked") {
+        dechunk(body)
+    } else {
+        body.to_string()
+    }
+}
+
+fn dechunk(mut data: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = data.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if size == 0 || rest.len() < size {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        data = rest[size..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// Requests answered since the last call: (total, object writes, release records, other reads).
+fn take_requests(host: &str) -> (usize, usize, usize, usize) {
+    let answer: Value =
+        serde_json::from_str(&http(host, "GET", "/sandbox/requests", "")).expect("requests JSON");
+    http(host, "DELETE", "/sandbox/requests", "");
+    let requests = answer["requests"].as_array().cloned().unwrap_or_default();
+    let (mut writes, mut records, mut reads) = (0, 0, 0);
+    for r in &requests {
+        let verb = r["verb"].as_str().unwrap_or_default();
+        let path = r["path"].as_str().unwrap_or_default();
+        if path.contains("/secrets") {
+            records += 1;
+        } else if matches!(verb, "create" | "update" | "patch" | "delete") {
+            writes += 1;
+        } else {
+            reads += 1;
+        }
+    }
+    (requests.len(), writes, records, reads)
+}
+
+struct Sandbox {
+    child: Child,
+    host: String,
+    kubeconfig: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_sandbox(exe: &str) -> Sandbox {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    let mut child = Command::new(exe)
+        .args([
+            "sandbox",
+            "--listen",
+            "127.0.0.1:0",
+            "--latency",
+            LATENCY_MS,
+        ])
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start rudder sandbox");
+    let mut line = String::new();
+    let stdout = child.stdout.take().expect("stdout");
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("ready line");
+    let host = line
+        .split_whitespace()
+        .nth(2)
+        .and_then(|u| u.strip_prefix("http://"))
+        .expect("ready line has the URL")
+        .to_string();
+    Sandbox {
+        child,
+        host,
+        kubeconfig,
+        _dir: dir,
+    }
+}
+
+fn create_namespace(host: &str, name: &str) {
+    let body =
+        format!(r#"{{"apiVersion":"v1","kind":"Namespace","metadata":{{"name":"{name}"}}}}"#);
+    http(host, "POST", "/api/v1/namespaces", &body);
+}
+
+fn python() -> PathBuf {
+    match std::env::var_os("RUDDER_PYTHON") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"),
+    }
+}
+
+/// Runs `rudder ARGS`; returns its wall time.
+fn rudder(exe: &str, sandbox: &Sandbox, args: &[&str]) -> Duration {
+    let started = Instant::now();
+    let out = Command::new(exe)
+        .args(args)
+        .env("KUBECONFIG", &sandbox.kubeconfig)
+        .output()
+        .expect("run rudder");
+    let took = started.elapsed();
+    assert!(
+        out.status.success(),
+        "rudder {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    took
+}
+
+/// Runs one Helm SDK call (`install` or `upgrade`) in a fresh interpreter; returns the time the
+/// call took, measured inside Python.
+fn helm(sandbox: &Sandbox, chart: &str, step: &str) -> Option<Duration> {
+    let call = match step {
+        "install" => "cfg.install(chart, 'bench', None)".to_string(),
+        _ => format!("cfg.upgrade(chart, 'bench', {{'image': {{'tag': '{NEW_TAG}'}}}})"),
+    };
+    let script = format!(
+        "import helm_python, os, time\n\
+         cfg = helm_python.Config(kubeconfig_path=os.environ['KUBECONFIG'], namespace='bench-helm')\n\
+         chart = {chart:?}\n\
+         started = time.monotonic()\n\
+         {call}\n\
+         print(time.monotonic() - started)\n"
+    );
+    let out = Command::new(python())
+        .arg("-c")
+        .arg(&script)
+        .env("KUBECONFIG", &sandbox.kubeconfig)
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        eprintln!(
+            "helm {step} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return None;
+    }
+    let seconds: f64 = String::from_utf8_lossy(&out.stdout).trim().parse().ok()?;
+    Some(Duration::from_secs_f64(seconds))
+}
+
+fn row(tool: &str, step: &str, took: Duration, requests: (usize, usize, usize, usize)) {
+    let (total, writes, records, reads) = requests;
+    println!(
+        "{tool:<8} {step:<8} {:>9.3}s {total:>9} {writes:>7} {records:>8} {reads:>6}",
+        took.as_secs_f64()
+    );
+}
+
+fn main() {
+    let exe = env!("CARGO_BIN_EXE_rudder");
+    let chart = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/bench/chart-300");
+    let sandbox = start_sandbox(exe);
+    let host = sandbox.host.clone();
+    create_namespace(&host, "bench-rudder");
+    create_namespace(&host, "bench-helm");
+    println!(
+        "chart-300 (300 objects), rudder sandbox --latency {LATENCY_MS} (ms per request); \
+         writes = object creates/updates/patches/deletes, records = release Secret requests"
+    );
+    println!(
+        "{:<8} {:<8} {:>10} {:>9} {:>7} {:>8} {:>6}",
+        "tool", "step", "wall", "requests", "writes", "records", "reads"
+    );
+    take_requests(&host);
+    let set_tag = format!("image.tag={NEW_TAG}");
+    let steps: [(&str, Vec<&str>); 2] = [
+        (
+            "install",
+            vec!["install", "bench", chart, "-n", "bench-rudder"],
+        ),
+        (
+            "upgrade",
+            vec![
+                "upgrade",
+                "bench",
+                chart,
+                "-n",
+                "bench-rudder",
+                "--set",
+                &set_tag,
+            ],
+        ),
+    ];
+    let mut rudder_times = Vec::new();
+    for (step, args) in &steps {
+        let took = rudder(exe, &sandbox, args);
+        row("rudder", step, took, take_requests(&host));
+        rudder_times.push(took);
+    }
+    if !python().exists() {
+        println!(
+            "helm: the Python judge {} is missing (run `make test-deps`)",
+            python().display()
+        );
+        return;
+    }
+    for (i, step) in ["install", "upgrade"].iter().enumerate() {
+        take_requests(&host);
+        let Some(took) = helm(&sandbox, chart, step) else {
+            return;
+        };
+        row("helm", step, took, take_requests(&host));
+        println!(
+            "{:<8} {step:<8} {:>9.1}x faster than helm",
+            "rudder",
+            took.as_secs_f64() / rudder_times[i].as_secs_f64()
+        );
+    }
+}
