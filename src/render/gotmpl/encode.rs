@@ -34,7 +34,7 @@ fn write_json(out: &mut String, v: &Value) -> Option<()> {
     match v {
         Value::Nil => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(i) => out.push_str(&i.to_string()),
+        Value::Int(i) | Value::Int64(i) => out.push_str(&i.to_string()),
         Value::Float(f) => out.push_str(&json_float(*f)?),
         Value::String(s) => json_string(out, s),
         Value::Bytes(b) => {
@@ -119,7 +119,7 @@ fn to_node(v: &Value) -> Option<Node> {
     Some(match v {
         Value::Nil => Node::Null,
         Value::Bool(b) => Node::Bool(*b),
-        Value::Int(i) => Node::Int(i128::from(*i)),
+        Value::Int(i) | Value::Int64(i) => Node::Int(i128::from(*i)),
         Value::Float(f) => {
             let text = json_float(*f)?;
             if text.contains(['.', 'e']) {

@@ -365,6 +365,8 @@ impl<'a> Exec<'a> {
                 .map(|(k, x)| (Value::from(k), x))
                 .collect(),
             Value::Int(n) => (0..*n).map(|i| (Value::Int(i), Value::Int(i))).collect(),
+            // Go ranges over an integer with elements of the integer's own type.
+            Value::Int64(n) => (0..*n).map(|i| (Value::Int(i), Value::Int64(i))).collect(),
             Value::Nil => Vec::new(),
             Value::Object(o) => match o.elements() {
                 Some(Value::List(l)) => l
@@ -1090,7 +1092,7 @@ fn basic_kind(v: &Value) -> Kind {
     match v {
         Value::Nil => Kind::Invalid,
         Value::Bool(_) => Kind::Bool,
-        Value::Int(_) => Kind::Int,
+        Value::Int(_) | Value::Int64(_) => Kind::Int,
         Value::Float(_) => Kind::Float,
         Value::String(_) => Kind::String,
         _ => Kind::Other,
@@ -1112,7 +1114,7 @@ pub fn eq(a: &Value, rest: &[Value]) -> Result<bool, String> {
             match (a, b) {
                 (Value::Nil, Value::Nil) => true,
                 (Value::Bool(x), Value::Bool(y)) => x == y,
-                (Value::Int(x), Value::Int(y)) => x == y,
+                (Value::Int(x) | Value::Int64(x), Value::Int(y) | Value::Int64(y)) => x == y,
                 (Value::Float(x), Value::Float(y)) => x == y,
                 (Value::String(x), Value::String(y)) => x == y,
                 (Value::Object(_), Value::Object(_)) => a == b,
@@ -1144,7 +1146,7 @@ pub fn lt(a: &Value, b: &Value) -> Result<bool, String> {
         return Err("incompatible types for comparison".into());
     }
     Ok(match (a, b) {
-        (Value::Int(x), Value::Int(y)) => x < y,
+        (Value::Int(x) | Value::Int64(x), Value::Int(y) | Value::Int64(y)) => x < y,
         (Value::Float(x), Value::Float(y)) => x < y,
         (Value::String(x), Value::String(y)) => x < y,
         _ => return Err("invalid type for comparison".into()),
@@ -1175,7 +1177,7 @@ fn length(v: &Value) -> Result<i64, String> {
 
 fn index_arg(i: &Value, len: usize, cap_ok: bool) -> Result<usize, String> {
     let x = match i {
-        Value::Int(x) => *x,
+        Value::Int(x) | Value::Int64(x) => *x,
         Value::Nil => return Err("cannot index slice/array with nil".into()),
         other => {
             return Err(format!(
@@ -1424,5 +1426,23 @@ mod tests {
         assert_eq!(err.line, 2);
         let err = set.parse_file("f", "{{ nosuchfunc }}").unwrap_err();
         assert!(err.message.contains("function \"nosuchfunc\" not defined"));
+    }
+
+    #[test]
+    fn int_and_int64_compare_but_keep_their_types() {
+        // Go's `eq`/`lt` compare every integer kind; `%T` tells them apart. `--set` integers
+        // arrive as int64 (JSON integers), literals are int.
+        let data = serde_json::json!({"n": 2});
+        assert_eq!(
+            ok(
+                "{{ eq .n 2 }} {{ lt 1 .n }} {{ printf \"%T %T %d\" .n 2 .n }}",
+                data.clone()
+            ),
+            "true true int64 int 2"
+        );
+        assert_eq!(
+            ok("{{ range .n }}{{ printf \"%T\" . }}{{ end }}", data),
+            "int64int64"
+        );
     }
 }

@@ -14,7 +14,7 @@ fn write_v(out: &mut String, v: &Value, nested: bool) {
     match v {
         Value::Nil => out.push_str("<nil>"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(i) => out.push_str(&i.to_string()),
+        Value::Int(i) | Value::Int64(i) => out.push_str(&i.to_string()),
         Value::Float(f) => out.push_str(&format_float_g(*f, None)),
         Value::String(s) => out.push_str(s),
         Value::Bytes(b) => {
@@ -294,7 +294,7 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
         }
         if i < chars.len() && chars[i] == '*' {
             i += 1;
-            if let Some(Value::Int(w)) = args.get(argi) {
+            if let Some(Value::Int(w) | Value::Int64(w)) = args.get(argi) {
                 if *w < 0 {
                     spec.minus = true;
                 }
@@ -317,7 +317,7 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             i += 1;
             if i < chars.len() && chars[i] == '*' {
                 i += 1;
-                if let Some(Value::Int(p)) = args.get(argi) {
+                if let Some(Value::Int(p) | Value::Int64(p)) = args.get(argi) {
                     spec.prec = Some((*p).max(0) as usize);
                 } else {
                     out.push_str("%!(BADPREC)");
@@ -488,7 +488,7 @@ fn format_one(verb: char, spec: &Spec, arg: &Value) -> String {
             'v' | 't' => Some(pad(b.to_string(), spec, false)),
             _ => None,
         },
-        Value::Int(i) => format_int(verb, spec, *i),
+        Value::Int(i) | Value::Int64(i) => format_int(verb, spec, *i),
         Value::Float(f) => format_float(verb, spec, *f),
         Value::String(s) => format_str(verb, spec, s),
         Value::Bytes(b) => match verb {

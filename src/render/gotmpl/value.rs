@@ -22,8 +22,12 @@ pub enum Value {
     #[default]
     Nil,
     Bool(bool),
-    /// Any Go integer kind (`int`, `int64`); Helm's `--set` integers and Sprig's results.
+    /// Go's `int`: template literals, `len`, `range` indexes, Sprig's `int` and `atoi`.
     Int(i64),
+    /// Go's `int64`: Helm's `--set` integers, Kubernetes objects from `lookup`, and the results
+    /// of Sprig's integer math (`add`, `sub`, `max`, `int64`, ...). It prints like `int` but
+    /// `%T`, `typeOf`, `kindOf` and `deepEqual` tell the two apart.
+    Int64(i64),
     /// `float64`: every number read from a YAML or JSON file in Helm is one.
     Float(f64),
     String(Rc<str>),
@@ -187,6 +191,14 @@ impl Value {
         }
     }
 
+    /// The number inside, if this is any Go integer kind.
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) | Value::Int64(i) => Some(*i),
+            _ => None,
+        }
+    }
+
     pub fn as_list(&self) -> Option<&[Value]> {
         match self {
             Value::List(l) => Some(l),
@@ -200,7 +212,7 @@ impl Value {
         match self {
             Value::Nil => false,
             Value::Bool(b) => *b,
-            Value::Int(i) => *i != 0,
+            Value::Int(i) | Value::Int64(i) => *i != 0,
             Value::Float(f) => *f != 0.0,
             Value::String(s) => !s.is_empty(),
             Value::Bytes(b) => !b.is_empty(),
@@ -224,6 +236,7 @@ impl Value {
             Value::Nil => "<nil>".into(),
             Value::Bool(_) => "bool".into(),
             Value::Int(_) => "int".into(),
+            Value::Int64(_) => "int64".into(),
             Value::Float(_) => "float64".into(),
             Value::String(_) => "string".into(),
             Value::Bytes(_) => "[]uint8".into(),
@@ -239,6 +252,7 @@ impl Value {
             Value::Nil => "invalid",
             Value::Bool(_) => "bool",
             Value::Int(_) => "int",
+            Value::Int64(_) => "int64",
             Value::Float(_) => "float64",
             Value::String(_) => "string",
             Value::Bytes(_) | Value::List(_) => "slice",
@@ -272,7 +286,7 @@ impl Value {
         match self {
             Value::Nil => J::Null,
             Value::Bool(b) => J::Bool(*b),
-            Value::Int(i) => J::from(*i),
+            Value::Int(i) | Value::Int64(i) => J::from(*i),
             Value::Float(f) => serde_json::Number::from_f64(*f)
                 .map(J::Number)
                 .unwrap_or(J::Null),
@@ -296,7 +310,8 @@ impl Value {
 
 impl From<&serde_json::Value> for Value {
     /// JSON numbers that serde_json holds as floats become `float64` (Helm's values from YAML
-    /// files); integers become `int` (Helm's `--set` integers are `int64`).
+    /// files); integers become `int64` (Helm's `--set` integers, and the integers of the
+    /// unstructured Kubernetes objects `lookup` returns).
     fn from(v: &serde_json::Value) -> Self {
         use serde_json::Value as J;
         match v {
@@ -306,7 +321,7 @@ impl From<&serde_json::Value> for Value {
                 if n.is_f64() {
                     Value::Float(n.as_f64().unwrap_or(0.0))
                 } else if let Some(i) = n.as_i64() {
-                    Value::Int(i)
+                    Value::Int64(i)
                 } else {
                     Value::Float(n.as_f64().unwrap_or(0.0))
                 }
@@ -370,7 +385,7 @@ impl PartialEq for Value {
         match (self, other) {
             (Value::Nil, Value::Nil) => true,
             (Value::Bool(a), Value::Bool(b)) => a == b,
-            (Value::Int(a), Value::Int(b)) => a == b,
+            (Value::Int(a), Value::Int(b)) | (Value::Int64(a), Value::Int64(b)) => a == b,
             (Value::Float(a), Value::Float(b)) => a == b,
             (Value::String(a), Value::String(b)) => a == b,
             (Value::Bytes(a), Value::Bytes(b)) => a == b,
@@ -394,7 +409,7 @@ mod tests {
         let v = Value::from(&json!({"a": 1.0, "b": 2, "c": [null, "x"]}));
         let d = v.as_dict().unwrap();
         assert!(matches!(d.get("a"), Some(Value::Float(f)) if f == 1.0));
-        assert!(matches!(d.get("b"), Some(Value::Int(2))));
+        assert!(matches!(d.get("b"), Some(Value::Int64(2))));
         assert_eq!(v.type_name(), "map[string]interface {}");
     }
 

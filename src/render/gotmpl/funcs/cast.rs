@@ -70,7 +70,7 @@ pub fn parse_go_int(s: &str) -> Option<i64> {
 /// base prefixes (`"0x1F"`, a trailing `.0` allowed), bools are 1/0, anything else is 0.
 pub fn to_int64(v: &Value) -> i64 {
     match v {
-        Value::Int(i) => *i,
+        Value::Int(i) | Value::Int64(i) => *i,
         Value::Float(f) => go_float_to_int(*f),
         Value::Bool(b) => i64::from(*b),
         Value::String(s) => parse_go_int(trim_zero_decimal(s)).unwrap_or(0),
@@ -90,7 +90,7 @@ pub fn go_float_to_int(f: f64) -> i64 {
 /// `cast.ToFloat64`: numbers convert, strings parse as floats, bools are 1/0, anything else 0.
 pub fn to_float64(v: &Value) -> f64 {
     match v {
-        Value::Int(i) => *i as f64,
+        Value::Int(i) | Value::Int64(i) => *i as f64,
         Value::Float(f) => *f,
         Value::Bool(b) => f64::from(u8::from(*b)),
         Value::String(s) => parse_go_float(s).unwrap_or(0.0),

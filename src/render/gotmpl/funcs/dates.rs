@@ -1006,9 +1006,9 @@ impl Object for GoTime {
             "Nanosecond" => Value::Int(i64::from(self.nanos)),
             "YearDay" => Value::Int(i64::from(c.ordinal())),
             "Weekday" => Value::from(DAYS[c.weekday().num_days_from_sunday() as usize]),
-            "Unix" => Value::Int(self.secs),
-            "UnixMilli" => Value::Int((self.unix_nanos() / 1_000_000) as i64),
-            "UnixNano" => Value::Int(self.unix_nanos() as i64),
+            "Unix" => Value::Int64(self.secs),
+            "UnixMilli" => Value::Int64((self.unix_nanos() / 1_000_000) as i64),
+            "UnixNano" => Value::Int64(self.unix_nanos() as i64),
             "IsZero" => Value::Bool(
                 *self == GoTime::zero() || (self.secs == GoTime::zero().secs && self.nanos == 0),
             ),
@@ -1073,7 +1073,7 @@ fn time_param(name: &str, v: &Value) -> Result<GoTime, FuncError> {
 /// else now.
 fn date_arg(v: &Value) -> GoTime {
     match v {
-        Value::Int(secs) => GoTime::at(*secs, 0, &Location::Utc),
+        Value::Int(secs) | Value::Int64(secs) => GoTime::at(*secs, 0, &Location::Utc),
         other => as_time(other).unwrap_or_else(GoTime::now),
     }
 }
@@ -1155,7 +1155,7 @@ fn duration(args: &[Value]) -> Result<Value, FuncError> {
     arity("duration", args, 1)?;
     let n: i64 = match &args[0] {
         Value::String(s) => s.parse().unwrap_or(0),
-        Value::Int(i) => *i,
+        Value::Int64(i) => *i,
         _ => 0,
     };
     Ok(Value::from(format_duration(n.wrapping_mul(1_000_000_000))))
@@ -1167,7 +1167,7 @@ fn duration_round(args: &[Value]) -> Result<Value, FuncError> {
     arity("durationRound", args, 1)?;
     let d: i64 = match &args[0] {
         Value::String(s) => parse_duration(s).unwrap_or(0),
-        Value::Int(i) => *i,
+        Value::Int64(i) => *i,
         other => match as_time(other) {
             Some(t) => (GoTime::now().unix_nanos() - t.unix_nanos()) as i64,
             None => 0,
@@ -1370,11 +1370,14 @@ mod tests {
     #[test]
     fn durations_print_like_go() {
         assert_eq!(show("duration", &[s("95")]), "1m35s");
-        assert_eq!(show("duration", &[i(3601)]), "1h0m1s");
+        // Sprig reads only int64 and strings: `duration 30` (an int literal) is "0s" in Helm.
+        assert_eq!(show("duration", &[Value::Int64(3601)]), "1h0m1s");
+        assert_eq!(show("duration", &[i(3601)]), "0s");
         assert_eq!(show("duration", &[Value::Float(95.5)]), "0s");
         let round = |d: Value| show("durationRound", &[d]);
         assert_eq!(round(s("2h10m5s")), "2h");
-        assert_eq!(round(i(3_601_000_000_000)), "1h");
+        assert_eq!(round(Value::Int64(3_601_000_000_000)), "1h");
+        assert_eq!(round(i(3_601_000_000_000)), "0s");
         assert_eq!(round(s("-49h")), "2d");
         assert_eq!(round(s("1s")), "0s");
         assert_eq!(round(s("800ms")), "0s");

@@ -9,7 +9,7 @@ use super::{arity, arity_min, FuncError, Registry};
 const DIVIDE_BY_ZERO: &str = "runtime error: integer divide by zero";
 
 fn add(args: &[Value]) -> Result<Value, FuncError> {
-    Ok(Value::Int(
+    Ok(Value::Int64(
         args.iter()
             .fold(0i64, |acc, v| acc.wrapping_add(to_int64(v))),
     ))
@@ -17,12 +17,12 @@ fn add(args: &[Value]) -> Result<Value, FuncError> {
 
 fn add1(args: &[Value]) -> Result<Value, FuncError> {
     arity("add1", args, 1)?;
-    Ok(Value::Int(to_int64(&args[0]).wrapping_add(1)))
+    Ok(Value::Int64(to_int64(&args[0]).wrapping_add(1)))
 }
 
 fn sub(args: &[Value]) -> Result<Value, FuncError> {
     arity("sub", args, 2)?;
-    Ok(Value::Int(
+    Ok(Value::Int64(
         to_int64(&args[0]).wrapping_sub(to_int64(&args[1])),
     ))
 }
@@ -33,7 +33,7 @@ fn div(args: &[Value]) -> Result<Value, FuncError> {
     if b == 0 {
         return Err(FuncError::new(DIVIDE_BY_ZERO));
     }
-    Ok(Value::Int(to_int64(&args[0]).wrapping_div(b)))
+    Ok(Value::Int64(to_int64(&args[0]).wrapping_div(b)))
 }
 
 fn modulo(args: &[Value]) -> Result<Value, FuncError> {
@@ -42,12 +42,12 @@ fn modulo(args: &[Value]) -> Result<Value, FuncError> {
     if b == 0 {
         return Err(FuncError::new(DIVIDE_BY_ZERO));
     }
-    Ok(Value::Int(to_int64(&args[0]).wrapping_rem(b)))
+    Ok(Value::Int64(to_int64(&args[0]).wrapping_rem(b)))
 }
 
 fn mul(args: &[Value]) -> Result<Value, FuncError> {
     arity_min("mul", args, 1)?;
-    Ok(Value::Int(
+    Ok(Value::Int64(
         args[1..]
             .iter()
             .fold(to_int64(&args[0]), |acc, v| acc.wrapping_mul(to_int64(v))),
@@ -56,12 +56,12 @@ fn mul(args: &[Value]) -> Result<Value, FuncError> {
 
 fn max(args: &[Value]) -> Result<Value, FuncError> {
     arity_min("max", args, 1)?;
-    Ok(Value::Int(args.iter().map(to_int64).max().unwrap_or(0)))
+    Ok(Value::Int64(args.iter().map(to_int64).max().unwrap_or(0)))
 }
 
 fn min(args: &[Value]) -> Result<Value, FuncError> {
     arity_min("min", args, 1)?;
-    Ok(Value::Int(args.iter().map(to_int64).min().unwrap_or(0)))
+    Ok(Value::Int64(args.iter().map(to_int64).min().unwrap_or(0)))
 }
 
 /// Go's `math.Max`: NaN wins, and +0 beats -0.
@@ -328,7 +328,8 @@ fn divf(args: &[Value]) -> Result<Value, FuncError> {
     decimal_op(&args[0], &args[1..], Op::Div)
 }
 
-/// `int V` / `int64 V`: `cast.ToInt64` (strings with base prefixes, floats truncated).
+/// `int V` (an `int`) / `int64 V` (an `int64`): `cast.ToInt64` (strings with base prefixes,
+/// floats truncated).
 fn int(args: &[Value]) -> Result<Value, FuncError> {
     arity("int", args, 1)?;
     Ok(Value::Int(to_int64(&args[0])))
@@ -336,7 +337,7 @@ fn int(args: &[Value]) -> Result<Value, FuncError> {
 
 fn int64(args: &[Value]) -> Result<Value, FuncError> {
     arity("int64", args, 1)?;
-    Ok(Value::Int(to_int64(&args[0])))
+    Ok(Value::Int64(to_int64(&args[0])))
 }
 
 fn float64(args: &[Value]) -> Result<Value, FuncError> {
@@ -361,9 +362,9 @@ fn to_decimal(args: &[Value]) -> Result<Value, FuncError> {
     let s = args[0].to_go_string();
     let digits = s.strip_prefix(['+', '-']).unwrap_or(&s);
     if digits.is_empty() || !digits.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
-        return Ok(Value::Int(0));
+        return Ok(Value::Int64(0));
     }
-    Ok(Value::Int(i64::from_str_radix(&s, 8).unwrap_or(0)))
+    Ok(Value::Int64(i64::from_str_radix(&s, 8).unwrap_or(0)))
 }
 
 pub(super) fn register(r: &mut Registry) {

@@ -1,7 +1,8 @@
 //! Sprig's reflection functions: Go type names as `%T` prints them and `reflect.Kind` names.
 //!
-//! Our values do not keep Go's integer width, so every integer reports `int` (Sprig's math
-//! functions return `int64` in Go) and `[]string` results report `[]interface {}`.
+//! Integers keep Go's `int`/`int64` distinction (see [`Value::Int64`]); unsigned and typed
+//! slices are not modelled, so `[]string` results report `[]interface {}` and semver's
+//! `uint64` fields report `int`.
 
 use super::super::value::Value;
 use super::cast::str_param;
@@ -75,6 +76,35 @@ mod tests {
         assert_eq!(show("kindIs", &[s("string"), i(1)]), "false");
         assert_eq!(show("typeIs", &[s("float64"), f(2.0)]), "true");
         assert_eq!(show("typeIsLike", &[s("string"), s("x")]), "true");
+    }
+
+    #[test]
+    fn integer_kinds_follow_sprig_signatures() {
+        // Helm 4: `typeOf (add 1 2)` is int64, `typeOf (int 3)` and `typeOf (atoi "3")` int,
+        // `typeOf 3` int, `typeOf (toDecimal "10")` int64, `typeOf (round 1.5 0)` float64.
+        let of = |name: &str, args: &[Value]| {
+            let v = super::super::testing::call(name, args).unwrap();
+            (
+                show("typeOf", std::slice::from_ref(&v)),
+                show("kindOf", &[v]),
+            )
+        };
+        let int64 = ("int64".to_string(), "int64".to_string());
+        let int = ("int".to_string(), "int".to_string());
+        for name in ["add", "add1", "max", "min", "biggest", "int64", "toDecimal"] {
+            assert_eq!(of(name, &[i(3)]), int64, "{name}");
+        }
+        for name in ["sub", "div", "mod", "mul"] {
+            assert_eq!(of(name, &[i(3), i(2)]), int64, "{name}");
+        }
+        assert_eq!(of("int", &[f(3.5)]), int);
+        assert_eq!(of("atoi", &[s("3")]), int);
+        assert_eq!(of("randInt", &[i(1), i(3)]), int);
+        assert_eq!(of("round", &[f(1.5), i(0)]).0, "float64");
+        assert_eq!(of("float64", &[i(1)]).0, "float64");
+        assert_eq!(show("typeIs", &[s("int64"), Value::Int64(1)]), "true");
+        assert_eq!(show("kindIs", &[s("int"), Value::Int64(1)]), "false");
+        assert_eq!(show("deepEqual", &[i(1), Value::Int64(1)]), "false");
     }
 
     #[test]
