@@ -1,7 +1,7 @@
 //! `rudder diff upgrade|rollback|revision|envs|charts`: what an operation would change.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use miette::IntoDiagnostic;
 use regex::Regex;
@@ -9,9 +9,12 @@ use regex::Regex;
 use super::release_args;
 use super::values_args::ValuesArgs;
 use super::{CliResult, ColorWhen, GlobalArgs};
-use crate::diff::live::{self, DiffError};
+use crate::diff::live::{self, CompareOptions, DiffError};
 use crate::diff::render::{self, Format};
-use crate::diff::{compare, pair_by_key, DiffOptions, DiffReport, IgnorePath, SecretMode};
+use crate::diff::{
+    as_hooks, compare, pair_by_key, DiffOptions, DiffReport, IgnorePath, Pair, SecretMode,
+};
+use crate::release::plan::UpgradePlan;
 use crate::release::upgrade::ValuesReuse;
 
 /// Subcommands of `rudder diff`.
@@ -59,6 +62,26 @@ pub struct OutputArgs {
     /// Show Secret values decoded. Never use in CI logs.
     #[arg(long)]
     pub show_secrets_decoded: bool,
+    /// Leave hooks out of the comparison.
+    #[arg(long)]
+    pub no_hooks: bool,
+    /// Also compare `test` hooks.
+    #[arg(long)]
+    pub include_tests: bool,
+    /// How many cluster requests run at once (1 = sequential; for benchmarks).
+    #[arg(long, default_value_t = 16, hide = true, value_parser = clap::value_parser!(u16).range(1..))]
+    pub concurrency: u16,
+}
+
+impl OutputArgs {
+    /// How the comparison runs.
+    pub fn compare(&self) -> CompareOptions {
+        CompareOptions {
+            hooks: !self.no_hooks,
+            include_tests: self.include_tests,
+            concurrency: usize::from(self.concurrency),
+        }
+    }
 }
 
 /// Arguments of `rudder diff upgrade`.
@@ -74,6 +97,9 @@ pub struct UpgradeArgs {
     /// Compare with the deployed revision's stored manifest instead of the live objects.
     #[arg(long)]
     pub from_release: bool,
+    /// Write the plan (objects, live resourceVersions, digests) for `rudder upgrade --plan`.
+    #[arg(long, value_name = "FILE", conflicts_with = "from_release")]
+    pub save_plan: Option<PathBuf>,
     /// Use only the chart's defaults and the new values.
     #[arg(long, conflicts_with_all = ["reuse_values", "reset_then_reuse_values"])]
     pub reset_values: bool,
@@ -174,10 +200,24 @@ pub fn run(command: Command, global: &GlobalArgs) -> CliResult {
                 reuse,
                 args.install,
             );
-            let pairs = runtime
-                .block_on(live::upgrade_pairs(&cluster, &options, args.from_release))
+            let comparison = runtime
+                .block_on(live::upgrade_pairs(
+                    &cluster,
+                    &options,
+                    args.from_release,
+                    args.output.compare(),
+                ))
                 .map_err(report)?;
-            finish(pairs, &args.output, global)
+            if let Some(path) = &args.save_plan {
+                let plan = comparison.plan.as_ref().ok_or_else(|| {
+                    miette::miette!(
+                        "--save-plan needs an existing release: {} has no revision to plan an upgrade of (install it first)",
+                        options.name
+                    )
+                })?;
+                save_plan(path, plan)?;
+            }
+            finish(comparison.pairs, &args.output, global)
         }
         Command::Rollback(args) => {
             let runtime = super::runtime()?;
@@ -189,6 +229,7 @@ pub fn run(command: Command, global: &GlobalArgs) -> CliResult {
                     &args.name,
                     &namespace,
                     args.revision,
+                    args.output.compare(),
                 ))
                 .map_err(report)?;
             finish(pairs, &args.output, global)
@@ -204,6 +245,7 @@ pub fn run(command: Command, global: &GlobalArgs) -> CliResult {
                     &namespace,
                     args.revision_a,
                     args.revision_b,
+                    args.output.compare(),
                 ))
                 .map_err(report)?;
             finish(pairs, &args.output, global)
@@ -211,28 +253,94 @@ pub fn run(command: Command, global: &GlobalArgs) -> CliResult {
         Command::Envs(args) => {
             let namespace = global.namespace.clone().unwrap_or_else(|| "default".into());
             let mut inputs = release_args::values_inputs(&args.values);
+            let tests = args.output.include_tests;
             inputs.env = Some(args.env_a.clone());
-            let before = live::render_objects(&args.chart, &inputs, &args.release, &namespace)
-                .map_err(report)?;
+            let before =
+                live::render_objects(&args.chart, &inputs, &args.release, &namespace, tests)
+                    .map_err(report)?;
             inputs.env = Some(args.env_b.clone());
-            let after = live::render_objects(&args.chart, &inputs, &args.release, &namespace)
-                .map_err(report)?;
-            finish(pair_by_key(before, after), &args.output, global)
+            let after =
+                live::render_objects(&args.chart, &inputs, &args.release, &namespace, tests)
+                    .map_err(report)?;
+            finish(
+                local_pairs(before, after, &args.output),
+                &args.output,
+                global,
+            )
         }
         Command::Charts(args) => {
             let namespace = global.namespace.clone().unwrap_or_else(|| "default".into());
             let inputs = release_args::values_inputs(&args.values);
-            let before = live::render_objects(&args.old_chart, &inputs, &args.release, &namespace)
-                .map_err(report)?;
-            let after = live::render_objects(&args.new_chart, &inputs, &args.release, &namespace)
-                .map_err(report)?;
-            finish(pair_by_key(before, after), &args.output, global)
+            let tests = args.output.include_tests;
+            let before =
+                live::render_objects(&args.old_chart, &inputs, &args.release, &namespace, tests)
+                    .map_err(report)?;
+            let after =
+                live::render_objects(&args.new_chart, &inputs, &args.release, &namespace, tests)
+                    .map_err(report)?;
+            finish(
+                local_pairs(before, after, &args.output),
+                &args.output,
+                global,
+            )
         }
     }
 }
 
 fn report(e: DiffError) -> miette::Report {
     miette::Report::msg(e.to_string())
+}
+
+/// Pairs two local renders, hooks included unless `--no-hooks`.
+fn local_pairs(before: live::Rendered, after: live::Rendered, output: &OutputArgs) -> Vec<Pair> {
+    let mut pairs = pair_by_key(before.objects, after.objects);
+    if !output.no_hooks {
+        pairs.extend(as_hooks(pair_by_key(before.hooks, after.hooks)));
+    }
+    pairs
+}
+
+/// Writes a plan with mode 0600 (it holds Secret data and values in clear), replacing `path`
+/// atomically, and says so on stderr.
+pub fn save_plan(path: &Path, plan: &UpgradePlan) -> miette::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut text = serde_json::to_string_pretty(plan)
+        .map_err(|e| miette::miette!("cannot encode the plan: {e}"))?;
+    text.push('\n');
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| miette::miette!("--save-plan {}: not a file name", path.display()))?;
+    let temp = dir.join(format!(
+        ".{}.{}.tmp",
+        file_name.to_string_lossy(),
+        std::process::id()
+    ));
+    let write = || -> std::io::Result<()> {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&temp)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&temp);
+        miette::miette!("--save-plan {}: cannot write the plan: {e}", path.display())
+    })?;
+    eprintln!(
+        "wrote plan {} (mode 0600) for release {} revision {}: it holds the rendered objects, Secret data included, and the values in clear; keep it private",
+        path.display(),
+        plan.release.name,
+        plan.release.next_revision
+    );
+    Ok(())
 }
 
 /// Builds the comparison options from the flags; a bad regex or path names the flag.
@@ -312,7 +420,7 @@ pub fn print_report(report: &DiffReport, output: &OutputArgs, global: &GlobalArg
     }
 }
 
-fn finish(pairs: Vec<crate::diff::Pair>, output: &OutputArgs, global: &GlobalArgs) -> CliResult {
+fn finish(pairs: Vec<Pair>, output: &OutputArgs, global: &GlobalArgs) -> CliResult {
     let options = diff_options(output)?;
     let report = compare(pairs, &options);
     let code = print_report(&report, output, global);

@@ -3,7 +3,8 @@
 //!
 //! Round trips in live mode: one list per kind and namespace of the new objects, one
 //! server-side dry-run apply per object that already exists, one GET per object that would be
-//! removed, plus the release's history. Requests run concurrently (bounded).
+//! removed, plus the release's history. Requests run concurrently (bounded, default 16).
+//! Hooks are compared as rendered and stored (a hook's live copy is recreated whenever it runs).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -11,10 +12,13 @@ use std::path::Path;
 use futures::StreamExt;
 use serde_json::Value;
 
-use super::{pair_by_key, ObjectKey, Pair};
+use super::{as_hooks, pair_by_key, ObjectKey, Pair};
 use crate::cluster::{ApplyOptions, Cluster, ClusterError, ObjectRef};
 use crate::release::apply::{self, Context, Desired};
+use crate::release::install;
+use crate::release::plan::{self, PlanInputs, UpgradePlan};
 use crate::release::rendering::{self, merge_values, objects_of_manifest, ManifestObject};
+use crate::release::storage::{Hook, Status};
 use crate::release::store::{self, Revision};
 use crate::release::upgrade::{self, UpgradeOptions};
 use crate::release::{quiet, ApplySettings, DryRun, ReleaseError, Store};
@@ -48,8 +52,26 @@ impl From<ReleaseError> for DiffError {
     }
 }
 
-/// How many requests run at once.
-const CONCURRENCY: usize = 16;
+/// How a live or stored comparison runs.
+#[derive(Debug, Clone, Copy)]
+pub struct CompareOptions {
+    /// Compare hooks too (helm-diff's default; `--no-hooks` turns it off).
+    pub hooks: bool,
+    /// Also compare `test` hooks.
+    pub include_tests: bool,
+    /// How many requests run at once.
+    pub concurrency: usize,
+}
+
+impl Default for CompareOptions {
+    fn default() -> Self {
+        CompareOptions {
+            hooks: true,
+            include_tests: false,
+            concurrency: 16,
+        }
+    }
+}
 
 fn key_of(reference: &ObjectRef) -> ObjectKey {
     ObjectKey {
@@ -60,13 +82,22 @@ fn key_of(reference: &ObjectRef) -> ObjectKey {
     }
 }
 
+/// What `rudder diff upgrade` found: the pairs to compare and, in live mode, the plan that
+/// applies exactly this change (`--save-plan`, `rudder upgrade --diff`).
+pub struct UpgradeComparison {
+    pub pairs: Vec<Pair>,
+    /// `None` with `--from-release`, or when the release does not exist yet.
+    pub plan: Option<UpgradePlan>,
+}
+
 /// What `rudder upgrade` with the same options would change. With `from_release`, the new
 /// render is compared with the manifest of the deployed revision and no object is read.
 pub async fn upgrade_pairs(
     cluster: &Cluster,
     options: &UpgradeOptions,
     from_release: bool,
-) -> Result<Vec<Pair>, DiffError> {
+    compare: CompareOptions,
+) -> Result<UpgradeComparison, DiffError> {
     let mut dry = options.clone();
     dry.settings.dry_run = DryRun::Client;
     let outcome = upgrade::upgrade(cluster, &dry, &quiet()).await?;
@@ -80,19 +111,73 @@ pub async fn upgrade_pairs(
         .map(|r| objects_of_manifest(&r.release.manifest))
         .transpose()?
         .unwrap_or_default();
+    let mut hooks = if compare.hooks {
+        let old = base.map(|r| r.release.hooks.as_slice()).unwrap_or_default();
+        hook_pairs(cluster, &namespace, old, &outcome.release.hooks, compare).await?
+    } else {
+        Vec::new()
+    };
     let new_objects = objects_of_manifest(&outcome.release.manifest)?;
     if from_release {
-        return stored_pairs(cluster, &namespace, previous, new_objects).await;
+        let mut pairs = stored_pairs(cluster, &namespace, previous, new_objects).await?;
+        pairs.append(&mut hooks);
+        return Ok(UpgradeComparison { pairs, plan: None });
     }
-    live_pairs(
-        cluster,
-        &name,
-        &namespace,
-        &options.settings,
-        new_objects,
-        previous,
-    )
-    .await
+    let settings = ApplySettings {
+        concurrency: compare.concurrency,
+        ..options.settings.clone()
+    };
+    let state = live_pairs(cluster, &name, &namespace, &settings, new_objects, previous).await?;
+    let plan = match history.last() {
+        Some(latest) if latest.release.status() != Status::Uninstalled => {
+            let crds = if options.skip_crds {
+                Vec::new()
+            } else {
+                crate::chart::load(&options.chart)
+                    .map_err(ReleaseError::from)
+                    .and_then(|chart| install::crd_objects(&chart))?
+            };
+            Some(plan::make(PlanInputs {
+                revision: outcome.release.clone(),
+                base_revision: latest.release.version,
+                desired: &state.desired,
+                live: &state.live,
+                removed: state.removed,
+                crds,
+            }))
+        }
+        _ => None,
+    };
+    let mut pairs = state.pairs;
+    pairs.append(&mut hooks);
+    Ok(UpgradeComparison { pairs, plan })
+}
+
+/// The hooks of two revisions (or renders), paired; `test` hooks only with `include_tests`.
+async fn hook_pairs(
+    cluster: &Cluster,
+    namespace: &str,
+    before: &[Hook],
+    after: &[Hook],
+    compare: CompareOptions,
+) -> Result<Vec<Pair>, DiffError> {
+    let before = hook_objects(before, compare.include_tests)?;
+    let after = hook_objects(after, compare.include_tests)?;
+    Ok(as_hooks(
+        stored_pairs(cluster, namespace, before, after).await?,
+    ))
+}
+
+/// The objects of hooks; `test` hooks only with `include_tests`.
+fn hook_objects(hooks: &[Hook], include_tests: bool) -> Result<Vec<ManifestObject>, DiffError> {
+    let mut out = Vec::new();
+    for hook in hooks {
+        if !include_tests && hook.events.iter().any(|e| e.starts_with("test")) {
+            continue;
+        }
+        out.extend(objects_of_manifest(&hook.manifest)?);
+    }
+    Ok(out)
 }
 
 /// What `rudder rollback NAME REVISION` would change (revision 0: the one before the latest).
@@ -101,6 +186,7 @@ pub async fn rollback_pairs(
     name: &str,
     namespace: &str,
     revision: u64,
+    compare: CompareOptions,
 ) -> Result<Vec<Pair>, DiffError> {
     let history = Store::new(cluster.clone()).history(namespace, name).await?;
     let latest = history.last().ok_or_else(|| ReleaseError::NotFound {
@@ -116,15 +202,33 @@ pub async fn rollback_pairs(
     let current = store::last_deployed(&history).ok_or_else(|| DiffError::NothingDeployed {
         name: name.to_string(),
     })?;
-    live_pairs(
+    let settings = ApplySettings {
+        concurrency: compare.concurrency,
+        ..ApplySettings::default()
+    };
+    let mut pairs = live_pairs(
         cluster,
         name,
         namespace,
-        &ApplySettings::default(),
+        &settings,
         objects_of_manifest(&target.release.manifest)?,
         objects_of_manifest(&current.release.manifest)?,
     )
-    .await
+    .await?
+    .pairs;
+    if compare.hooks {
+        pairs.extend(
+            hook_pairs(
+                cluster,
+                namespace,
+                &current.release.hooks,
+                &target.release.hooks,
+                compare,
+            )
+            .await?,
+        );
+    }
+    Ok(pairs)
 }
 
 /// Stored revision `a` against revision `b` (default: the latest). Reads no objects.
@@ -134,6 +238,7 @@ pub async fn revision_pairs(
     namespace: &str,
     a: u64,
     b: Option<u64>,
+    compare: CompareOptions,
 ) -> Result<Vec<Pair>, DiffError> {
     let history = Store::new(cluster.clone()).history(namespace, name).await?;
     let old = find_revision(&history, name, a)?;
@@ -144,13 +249,26 @@ pub async fn revision_pairs(
             namespace: namespace.to_string(),
         })?,
     };
-    stored_pairs(
+    let mut pairs = stored_pairs(
         cluster,
         namespace,
         objects_of_manifest(&old.release.manifest)?,
         objects_of_manifest(&new.release.manifest)?,
     )
-    .await
+    .await?;
+    if compare.hooks {
+        pairs.extend(
+            hook_pairs(
+                cluster,
+                namespace,
+                &old.release.hooks,
+                &new.release.hooks,
+                compare,
+            )
+            .await?,
+        );
+    }
+    Ok(pairs)
 }
 
 fn find_revision<'a>(
@@ -192,6 +310,15 @@ async fn stored_pairs(
     Ok(pair_by_key(before, after))
 }
 
+/// A live comparison and what a plan needs from it.
+struct LiveState {
+    pairs: Vec<Pair>,
+    desired: Vec<Desired>,
+    live: BTreeMap<ObjectRef, Value>,
+    /// Objects leaving the chart: live state (`None`: already gone) and keep flag.
+    removed: Vec<(ObjectRef, Option<Value>, bool)>,
+}
+
 /// Live objects against the result of applying `new_objects` (server-side dry run), plus the
 /// objects of `previous` that the new set no longer has.
 async fn live_pairs(
@@ -201,7 +328,7 @@ async fn live_pairs(
     settings: &ApplySettings,
     new_objects: Vec<ManifestObject>,
     previous: Vec<ManifestObject>,
-) -> Result<Vec<Pair>, DiffError> {
+) -> Result<LiveState, DiffError> {
     let progress = quiet();
     let ctx = Context {
         cluster,
@@ -210,6 +337,7 @@ async fn live_pairs(
         settings,
         progress: &progress,
     };
+    let concurrency = settings.concurrency.max(1);
     let desired = apply::prepare(&ctx, new_objects).await?;
     let live = apply::read_live(cluster, &desired).await?;
     let after = futures::stream::iter(desired.iter())
@@ -217,7 +345,7 @@ async fn live_pairs(
             let current = live.get(&d.reference);
             async move { (d, current, applied_state(cluster, d, current).await) }
         })
-        .buffer_unordered(CONCURRENCY)
+        .buffer_unordered(concurrency)
         .collect::<Vec<_>>()
         .await;
     let mut pairs = Vec::with_capacity(after.len());
@@ -227,6 +355,7 @@ async fn live_pairs(
             before: current.cloned(),
             after: Some(result?),
             kept: false,
+            hook: false,
         });
     }
     let wanted: BTreeMap<&ObjectRef, ()> = desired.iter().map(|d| (&d.reference, ())).collect();
@@ -235,25 +364,34 @@ async fn live_pairs(
         .into_iter()
         .filter(|(r, _)| !wanted.contains_key(r))
         .collect();
-    let removed = futures::stream::iter(gone)
+    let fetched = futures::stream::iter(gone)
         .map(|(reference, keep)| async move {
             let current = cluster.get(&reference).await;
             (reference, keep, current)
         })
-        .buffer_unordered(CONCURRENCY)
+        .buffer_unordered(concurrency)
         .collect::<Vec<_>>()
         .await;
-    for (reference, keep, current) in removed {
-        if let Some(object) = current? {
+    let mut removed = Vec::new();
+    for (reference, keep, current) in fetched {
+        let current = current?;
+        if let Some(object) = &current {
             pairs.push(Pair {
                 key: key_of(&reference),
-                before: Some(object),
+                before: Some(object.clone()),
                 after: None,
                 kept: keep,
+                hook: false,
             });
         }
+        removed.push((reference, current, keep));
     }
-    Ok(pairs)
+    Ok(LiveState {
+        pairs,
+        desired,
+        live,
+        removed,
+    })
 }
 
 /// What the cluster would hold after applying `d`: the server's dry-run answer for an existing
@@ -283,6 +421,13 @@ async fn applied_state(
     }
 }
 
+/// The objects of a local render: the manifest's and the hooks' (`test` hooks only with
+/// `include_tests`).
+pub struct Rendered {
+    pub objects: Vec<Value>,
+    pub hooks: Vec<Value>,
+}
+
 /// Renders a chart locally (no cluster) and returns its objects, for `diff envs` and
 /// `diff charts`.
 pub fn render_objects(
@@ -290,7 +435,8 @@ pub fn render_objects(
     inputs: &ValuesInputs,
     release_name: &str,
     namespace: &str,
-) -> Result<Vec<Value>, DiffError> {
+    include_tests: bool,
+) -> Result<Rendered, DiffError> {
     let chart = crate::chart::load(chart_path)?;
     let composed = crate::values::compose(&chart, inputs)?;
     let info = ReleaseInfo {
@@ -308,10 +454,56 @@ pub fn render_objects(
         inputs.env.clone(),
         None,
     )?;
-    Ok(objects_of_manifest(&rendered.manifest)?
-        .into_iter()
-        .map(|m| m.object)
-        .collect())
+    let values = |objects: Vec<ManifestObject>| {
+        objects
+            .into_iter()
+            .map(|m| place_offline(m.object, namespace))
+            .collect()
+    };
+    Ok(Rendered {
+        objects: values(objects_of_manifest(&rendered.manifest)?),
+        hooks: values(hook_objects(&rendered.hooks, include_tests)?),
+    })
+}
+
+/// Kinds of the built-in APIs that are cluster-scoped (without a cluster there is no discovery to
+/// ask).
+const CLUSTER_SCOPED: [&str; 16] = [
+    "APIService",
+    "CSIDriver",
+    "CSINode",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CustomResourceDefinition",
+    "IngressClass",
+    "MutatingWebhookConfiguration",
+    "Namespace",
+    "Node",
+    "PersistentVolume",
+    "PriorityClass",
+    "RuntimeClass",
+    "StorageClass",
+    "ValidatingAdmissionPolicy",
+    "ValidatingWebhookConfiguration",
+];
+
+/// Puts an object without a namespace into the release namespace, as applying it would, unless
+/// its kind is cluster-scoped.
+fn place_offline(mut object: Value, namespace: &str) -> Value {
+    let kind = object["kind"].as_str().unwrap_or_default();
+    if CLUSTER_SCOPED.contains(&kind) {
+        return object;
+    }
+    if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        let missing = meta
+            .get("namespace")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty);
+        if missing {
+            meta.insert("namespace".into(), Value::String(namespace.to_string()));
+        }
+    }
+    object
 }
 
 /// Keeps `UpgradeOptions` constructible from the diff CLI without importing release internals.

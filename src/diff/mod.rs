@@ -127,6 +127,8 @@ pub struct Pair {
     pub after: Option<Value>,
     /// Leaves the chart but is kept (`helm.sh/resource-policy: keep`).
     pub kept: bool,
+    /// A Helm hook (compared as rendered and stored: hooks are recreated when they run).
+    pub hook: bool,
 }
 
 /// One line of a unified diff.
@@ -153,6 +155,8 @@ pub struct ObjectDiff {
     pub suppressed: bool,
     /// Immutable fields this change touches (the apply would fail without `--force-replace`).
     pub immutable: Vec<String>,
+    /// A Helm hook.
+    pub hook: bool,
 }
 
 impl ObjectDiff {
@@ -258,11 +262,13 @@ fn compare_one(pair: Pair, options: &DiffOptions) -> ObjectDiff {
         before,
         after,
         kept,
+        hook,
     } = pair;
     let mut before = before.map(|v| normalize::normalize(v, &options.ignore_paths));
     let mut after = after.map(|v| normalize::normalize(v, &options.ignore_paths));
+    // Hooks are deleted and recreated when they run, so their immutable fields never block.
     let immutable = match (&before, &after) {
-        (Some(b), Some(a)) => crate::release::apply::immutable_changes(&key.kind, b, a),
+        (Some(b), Some(a)) if !hook => crate::release::apply::immutable_changes(&key.kind, b, a),
         _ => Vec::new(),
     };
     if key.kind == "Secret" {
@@ -289,6 +295,7 @@ fn compare_one(pair: Pair, options: &DiffOptions) -> ObjectDiff {
         removed_lines: 0,
         suppressed: kind_suppressed && action != Action::Unchanged,
         immutable,
+        hook,
     };
     if matches!(action, Action::Unchanged | Action::Kept) || entry.suppressed {
         return entry;
@@ -389,8 +396,17 @@ pub fn pair_by_key(before: Vec<Value>, after: Vec<Value>) -> Vec<Pair> {
             before,
             after,
             kept: false,
+            hook: false,
         })
         .collect()
+}
+
+/// Marks pairs as hooks.
+pub fn as_hooks(mut pairs: Vec<Pair>) -> Vec<Pair> {
+    for pair in &mut pairs {
+        pair.hook = true;
+    }
+    pairs
 }
 
 #[cfg(test)]

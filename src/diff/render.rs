@@ -147,17 +147,23 @@ fn emphasise(old: &str, new: &str, old_side: bool) -> String {
         (fg(AnsiColor::Green), "+ ")
     };
     let strong = base.effects(Effects::INVERT);
-    let mut out = paint(true, base, prefix);
+    // Runs of equal and of changed words, each painted once.
+    let mut runs: Vec<(bool, String)> = Vec::new();
     let diff = TextDiff::from_words(old, new);
     for change in diff.iter_all_changes() {
-        let text = change.value();
-        match (change.tag(), old_side) {
-            (ChangeTag::Equal, _) => out.push_str(&paint(true, base, text)),
-            (ChangeTag::Delete, true) | (ChangeTag::Insert, false) => {
-                out.push_str(&paint(true, strong, text))
-            }
-            _ => {}
+        let changed = match (change.tag(), old_side) {
+            (ChangeTag::Equal, _) => false,
+            (ChangeTag::Delete, true) | (ChangeTag::Insert, false) => true,
+            _ => continue,
+        };
+        match runs.last_mut() {
+            Some((last, text)) if *last == changed => text.push_str(change.value()),
+            _ => runs.push((changed, change.value().to_string())),
         }
+    }
+    let mut out = paint(true, base, prefix);
+    for (changed, text) in runs {
+        out.push_str(&paint(true, if changed { strong } else { base }, &text));
     }
     out
 }
@@ -177,6 +183,9 @@ pub fn simple(report: &DiffReport, color: bool) -> String {
             _ => ("~", fg(AnsiColor::Yellow)),
         };
         let mut line = format!("{sign} {}", entry.key.title());
+        if entry.hook {
+            line.push_str(" (hook)");
+        }
         if entry.suppressed {
             line.push_str(" (suppressed)");
         }
@@ -209,6 +218,7 @@ pub fn json(report: &DiffReport) -> String {
                 "namespace": o.key.namespace,
                 "name": o.key.name,
                 "action": o.action,
+                "hook": o.hook,
                 "suppressed": o.suppressed,
                 "immutableFields": o.immutable,
                 "linesAdded": o.added_lines,
@@ -250,6 +260,9 @@ pub fn markdown(report: &DiffReport) -> String {
     out.push_str("| Object | Action | Lines |\n|---|---|---|\n");
     for o in &entries {
         let mut action = format!("{:?}", o.action).to_lowercase();
+        if o.hook {
+            action.push_str(" (hook)");
+        }
         if o.suppressed {
             action.push_str(" (suppressed)");
         }

@@ -18,6 +18,7 @@ fn pair(before: Option<Value>, after: Option<Value>) -> Pair {
         before,
         after,
         kept: false,
+        hook: false,
     }
 }
 

@@ -15,6 +15,7 @@ pub(crate) mod apply;
 mod hooks;
 pub mod install;
 pub mod lock;
+pub mod plan;
 pub mod rendering;
 pub mod rollback;
 pub mod storage;
@@ -237,6 +238,9 @@ pub enum ReleaseError {
     /// An invalid combination of flags or inputs.
     #[error("{0}")]
     Usage(String),
+    /// An upgrade plan that cannot be applied (`rudder upgrade --plan`).
+    #[error(transparent)]
+    Plan(#[from] plan::PlanError),
 }
 
 /// Checks a release name: a DNS-1123 label (lowercase alphanumerics and `-`, starting and ending
