@@ -7,3 +7,6 @@ cargo bench --bench sandbox_load
 echo
 echo "== releases: install and upgrade of testdata/bench/chart-300 (300 objects), rudder vs Helm 4 SDK, sandbox --latency 20"
 cargo bench --bench release_flow
+echo
+echo "== diff: rudder diff upgrade of testdata/bench/chart-300 (300 objects), sandbox --latency 20, concurrent vs sequential"
+cargo bench --bench diff_upgrade
