@@ -1011,3 +1011,45 @@ fn markdown_of_a_300_object_release_stays_under_the_comment_limit() {
     // Every object is still in the summary table.
     assert_eq!(text.matches("| added |").count(), 300);
 }
+
+#[test]
+fn suppressed_changes_are_shown_as_such_but_never_counted() {
+    let sandbox = Sandbox::start();
+    install_web(&sandbox);
+    let secret = format!("secret.apiKey={PLANTED}");
+    let chart = chart_dir();
+    let base = [
+        "diff",
+        "upgrade",
+        "web",
+        &chart,
+        "--env",
+        "dev",
+        "--set",
+        &secret,
+        "--set-string",
+        "image.tag=4.0.0",
+        "--detailed-exitcode",
+    ];
+    let run = |extra: &[&str]| {
+        sandbox
+            .rudder()
+            .args(base)
+            .args(extra)
+            .output()
+            .expect("run rudder")
+    };
+    assert_eq!(run(&[]).status.code(), Some(2));
+    let out = run(&["--suppress", "Deployment", "-o", "simple"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains("~ default, web, Deployment (apps) (suppressed)"));
+    let out = run(&["--suppress-output-line-regex", "image:|checksum/"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("has changed, but diff is empty after suppression."),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(&["--ignore-path", "spec.template", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
