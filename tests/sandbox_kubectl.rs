@@ -320,7 +320,8 @@ fn server_side_apply_get_json_shows_defaults_and_managers() {
 
 #[test]
 fn kubectl_get_by_label_and_wait_for_delete() {
-    let sandbox = Sandbox::start();
+    // No controllers: their ReplicaSets and Pods carry `app=web` too and would race `get all`.
+    let sandbox = Sandbox::start_with(&["--no-controllers"]);
     let file = sandbox.write_file("app.yaml", APP);
     ok(&sandbox.kubectl(&[
         "apply",

@@ -301,12 +301,22 @@ impl Server {
             [probe, _check] if matches!(*probe, "healthz" | "readyz" | "livez") => {
                 Ok(Outcome::Raw(text_response(200, "ok")))
             }
-            // client-go asks for the gnostic protobuf encoding only; a 404 sends it to v3
-            // (or its compiled-in types) where a JSON answer would be a decoding error.
+            ["openapi", "v2"] if req.header("accept").contains(super::openapi::V2_PROTOBUF) => {
+                Ok(Outcome::Raw(bytes_response(
+                    200,
+                    super::openapi::V2_PROTOBUF_RETURNED,
+                    super::openapi::v2_protobuf(&self.config.kube_version),
+                )))
+            }
             ["openapi", "v2"] if accepts_json(req) => {
                 Ok(Outcome::json(200, super::openapi::v2_document()))
             }
-            ["openapi", "v2"] => Err(ApiError::no_route()),
+            // Like a real server asked for a format it does not have.
+            ["openapi", "v2"] => Err(ApiError::not_acceptable(format!(
+                "only application/json and {} are served at /openapi/v2, not {}",
+                super::openapi::V2_PROTOBUF,
+                req.header("accept")
+            ))),
             ["openapi", "v3"] => Ok(Outcome::json(200, self.openapi_index())),
             ["openapi", "v3", rest @ ..] => self
                 .openapi_document(&rest.join("/"))

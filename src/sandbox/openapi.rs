@@ -90,11 +90,47 @@ pub fn v3_document_hash(path: &str) -> Option<String> {
     published().get(path).map(|doc| doc.hash.clone())
 }
 
-/// `/openapi/v2` as JSON. client-go asks for the gnostic protobuf encoding, which the sandbox does
-/// not produce; kubectl then falls back to its compiled-in types for built-in kinds.
+/// The media type client-go asks `/openapi/v2` for.
+pub const V2_PROTOBUF: &str = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
+
+/// The Content-Type of that answer: kube-openapi spells it with a `.`, because Go's MIME parser
+/// (and so client-go) rejects the `@`.
+pub const V2_PROTOBUF_RETURNED: &str = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+
+/// `/openapi/v2` as JSON (the complete document).
 pub fn v2_document() -> Value {
     static V2: OnceLock<Value> = OnceLock::new();
     V2.get_or_init(build_v2_document).clone()
+}
+
+/// `/openapi/v2` in gnostic's protobuf encoding (`openapi.v2.Document`), as kubectl asks for it:
+/// `swagger`, `info`, and empty `paths` and `definitions`.
+///
+/// kubectl 1.32 reads v2 only when v3 does not describe a kind (custom kinds a CRD has not
+/// published yet, kinds nobody serves): then it validates client-side against v2. A document
+/// without definitions makes it skip that validation, exactly what a real server's v2 (which
+/// lacks those kinds too) leads to, so kubectl goes on to its own "no matches for kind" error
+/// instead of failing to download the schema.
+pub fn v2_protobuf(kube_version: &str) -> Vec<u8> {
+    fn field(out: &mut Vec<u8>, number: u8, bytes: &[u8]) {
+        out.push(number << 3 | 2);
+        let mut len = bytes.len();
+        while len >= 0x80 {
+            out.push((len as u8 & 0x7f) | 0x80);
+            len >>= 7;
+        }
+        out.push(len as u8);
+        out.extend_from_slice(bytes);
+    }
+    let mut info = Vec::new();
+    field(&mut info, 1, b"Kubernetes");
+    field(&mut info, 2, kube_version.as_bytes());
+    let mut document = Vec::new();
+    field(&mut document, 1, b"2.0");
+    field(&mut document, 2, &info);
+    field(&mut document, 8, &[]);
+    field(&mut document, 9, &[]);
+    document
 }
 
 fn build_v3_document(kinds: &[&KindInfo]) -> Value {

@@ -129,7 +129,7 @@ fn get(
         .read(|st| st.get(&key).cloned())
         .ok_or_else(|| ApiError::not_found(&target.rt, name))?;
     if target.subresource.as_deref() == Some("scale") {
-        return Ok(Outcome::json(200, scale_of(&target.rt, &obj)));
+        return Ok(Outcome::json(200, scale_of(&obj)));
     }
     let object = present(&target.rt, &obj);
     if table::wants_table(req.header("accept")) {
@@ -144,7 +144,8 @@ fn get(
     Ok(Outcome::json(200, object))
 }
 
-fn scale_of(rt: &ResourceType, obj: &Value) -> Value {
+/// The `autoscaling/v1` Scale of a workload, as its `/scale` subresource serves it.
+fn scale_of(obj: &Value) -> Value {
     let meta = &obj["metadata"];
     let selector = obj["spec"]["selector"]["matchLabels"]
         .as_object()
@@ -155,7 +156,6 @@ fn scale_of(rt: &ResourceType, obj: &Value) -> Value {
                 .join(",")
         })
         .unwrap_or_default();
-    let _ = rt;
     json!({
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
@@ -164,6 +164,88 @@ fn scale_of(rt: &ResourceType, obj: &Value) -> Value {
         "spec": {"replicas": obj["spec"]["replicas"].as_i64().unwrap_or(1)},
         "status": {"replicas": obj["status"]["replicas"].as_i64().unwrap_or(0), "selector": selector},
     })
+}
+
+/// How a `/scale` write arrives: a whole Scale (PUT) or a patch of one.
+enum ScaleWrite {
+    Replace,
+    Patch(PatchType),
+}
+
+/// PUT or PATCH on `/scale`: the change is computed on the workload's Scale and only
+/// `spec.replicas` goes back into the workload, recorded under the `scale` subresource.
+fn write_scale(
+    server: &Server,
+    req: &ApiRequest,
+    target: &Target,
+    name: &str,
+    how: ScaleWrite,
+) -> Result<Outcome, ApiError> {
+    let rt = &target.rt;
+    let opts = WriteOptions::from_request(req)?;
+    let body = match how {
+        ScaleWrite::Replace => decode_body(req)?,
+        ScaleWrite::Patch(PatchType::Apply) => {
+            let text = std::str::from_utf8(&req.body)
+                .map_err(|_| ApiError::bad_request("patch body is not UTF-8"))?;
+            crate::yaml::from_str(text)
+                .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?
+        }
+        ScaleWrite::Patch(_) => serde_json::from_slice(&req.body).map_err(|e| {
+            ApiError::bad_request(format!("error decoding patch body as JSON: {e}"))
+        })?,
+    };
+    let key = ObjectKey::new(rt, target.namespace.as_deref().unwrap_or(""), name);
+    let stored = server.store.write(opts.dry_run, |txn| {
+        let old = txn.get(&key).ok_or_else(|| ApiError::not_found(rt, name))?;
+        let current = scale_of(&old);
+        let wanted = match how {
+            ScaleWrite::Replace => body.clone(),
+            ScaleWrite::Patch(PatchType::Json) => patch::json_patch(&current, &body)
+                .map_err(|e| ApiError::unprocessable(e.to_string()))?,
+            ScaleWrite::Patch(_) => patch::merge_patch(&current, &body)
+                .map_err(|e| ApiError::unprocessable(e.to_string()))?,
+        };
+        if let Some(rv) = wanted["metadata"]["resourceVersion"]
+            .as_str()
+            .filter(|r| !r.is_empty())
+        {
+            if Some(rv) != old["metadata"]["resourceVersion"].as_str() {
+                return Err(ApiError::stale(rt, name));
+            }
+        }
+        let replicas = match &wanted["spec"]["replicas"] {
+            Value::Null => 0,
+            Value::Number(n)
+                if n.as_i64()
+                    .is_some_and(|r| (0..=i64::from(i32::MAX)).contains(&r)) =>
+            {
+                n.as_i64().unwrap_or(0)
+            }
+            other => {
+                let scale = super::Gvk {
+                    group: "autoscaling".into(),
+                    version: "v1".into(),
+                    kind: "Scale".into(),
+                };
+                return Err(ApiError::invalid_kind(
+                    &scale,
+                    name,
+                    &[validate::Cause {
+                        reason: "FieldValueInvalid".into(),
+                        field: "spec.replicas".into(),
+                        message: format!(
+                            "Invalid value: {other}: must be greater than or equal to 0"
+                        ),
+                    }],
+                ));
+            }
+        };
+        let mut new = (*old).clone();
+        new["spec"]["replicas"] = json!(replicas);
+        finish_write(txn, rt, &opts, &key, Some(&old), new, Some("scale"), false)
+    })?;
+    Ok(Outcome::json(200, scale_of(&stored)))
 }
 
 /// Parsed `labelSelector` and `fieldSelector` of a request.
@@ -357,11 +439,9 @@ impl WriteOptions {
         })
     }
 
-    /// Checks unknown fields of a request object: 400 under Strict, warnings under Warn.
-    fn check_fields(&self, rt: &ResourceType, object: &Value) -> Result<Vec<String>, ApiError> {
-        if self.validation == FieldValidation::Ignore {
-            return Ok(Vec::new());
-        }
+    /// Checks unknown fields of a request object: 400 under Strict; under Warn a warning each,
+    /// and under Warn and Ignore they are dropped, as a real server's decoder never stores them.
+    fn check_fields(&self, rt: &ResourceType, object: &mut Value) -> Result<Vec<String>, ApiError> {
         let unknown = validate::unknown_fields(&rt.gvk, object);
         if unknown.is_empty() {
             return Ok(Vec::new());
@@ -372,10 +452,19 @@ impl WriteOptions {
             .collect();
         match self.validation {
             FieldValidation::Strict => Err(ApiError::bad_request(format!(
-                "strict decoding error: {}",
-                messages.join(", ")
+                "{kind} in version \"{version}\" cannot be handled as a {kind}: strict decoding error: {}",
+                messages.join(", "),
+                kind = rt.gvk.kind,
+                version = rt.gvk.version,
             ))),
-            _ => Ok(messages),
+            FieldValidation::Warn => {
+                validate::drop_unknown_fields(&rt.gvk, object);
+                Ok(messages)
+            }
+            FieldValidation::Ignore => {
+                validate::drop_unknown_fields(&rt.gvk, object);
+                Ok(Vec::new())
+            }
         }
     }
 }
@@ -645,6 +734,9 @@ fn prepare_kind(
             object["status"] = json!({"phase": phase});
         }
         ("", "Service") => {
+            if let Some(old) = old {
+                validate::carry_allocated_fields(&rt.gvk, old, object);
+            }
             let kind = object["spec"]["type"]
                 .as_str()
                 .unwrap_or("ClusterIP")
@@ -927,7 +1019,7 @@ fn create(server: &Server, req: &ApiRequest, target: &Target) -> Result<Outcome,
     let opts = WriteOptions::from_request(req)?;
     let mut object = decode_body(req)?;
     check_type(rt, &mut object)?;
-    let warnings = opts.check_fields(rt, &object)?;
+    let warnings = opts.check_fields(rt, &mut object)?;
     let url_ns = target.namespace.clone().unwrap_or_default();
     if rt.namespaced {
         match object["metadata"]["namespace"].as_str() {
@@ -983,10 +1075,13 @@ fn update(
     name: &str,
 ) -> Result<Outcome, ApiError> {
     let rt = &target.rt;
+    if target.subresource.as_deref() == Some("scale") {
+        return write_scale(server, req, target, name, ScaleWrite::Replace);
+    }
     let opts = WriteOptions::from_request(req)?;
     let mut object = decode_body(req)?;
     check_type(rt, &mut object)?;
-    let warnings = opts.check_fields(rt, &object)?;
+    let warnings = opts.check_fields(rt, &mut object)?;
     match object["metadata"]["name"].as_str() {
         Some(n) if n == name => {}
         Some(n) if !n.is_empty() => {
@@ -1038,6 +1133,9 @@ fn patch_object(
         "application/apply-patch+yaml" => PatchType::Apply,
         _ => return Err(ApiError::unsupported_media_type(content_type)),
     };
+    if target.subresource.as_deref() == Some("scale") {
+        return write_scale(server, req, target, name, ScaleWrite::Patch(kind));
+    }
     let opts = WriteOptions::from_request(req)?;
     let force = match req.query("force") {
         None | Some("") => None,
@@ -1101,7 +1199,7 @@ fn patch_object(
                     }
                 }
             }
-            warnings = opts.check_fields(rt, &config)?;
+            warnings = opts.check_fields(rt, &mut config)?;
             if old.is_none() {
                 if sub.is_some() {
                     return Err(ApiError::not_found(rt, name));
@@ -1164,7 +1262,7 @@ fn patch_object(
                 patched["metadata"]["name"].as_str().unwrap_or("")
             )));
         }
-        warnings = opts.check_fields(rt, &patched)?;
+        warnings = opts.check_fields(rt, &mut patched)?;
         let stored = finish_write(txn, rt, &opts, &key, Some(&old), patched, sub, false)?;
         Ok((200, stored))
     })?;

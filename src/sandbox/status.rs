@@ -3,7 +3,8 @@
 use serde_json::{json, Value};
 
 use super::resources::ResourceType;
-use super::validate::Cause;
+use super::validate::{invalid_message, Cause};
+use super::Gvk;
 
 /// An error answer of the API server: becomes a `Status` body with `code` as the HTTP status.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -136,40 +137,20 @@ impl ApiError {
 
     /// 422 with field causes.
     pub fn invalid(rt: &ResourceType, name: &str, causes: &[Cause]) -> Self {
-        let parts: Vec<String> = causes
-            .iter()
-            .map(|c| {
-                if c.field.is_empty() {
-                    c.message.clone()
-                } else {
-                    format!("{}: {}", c.field, c.message)
-                }
-            })
-            .collect();
-        let summary = if parts.len() == 1 {
-            parts[0].clone()
-        } else {
-            format!("[{}]", parts.join(", "))
-        };
-        let kind_name = if rt.gvk.group.is_empty() {
-            rt.gvk.kind.clone()
-        } else {
-            format!("{}.{}", rt.gvk.kind, rt.gvk.group)
-        };
-        let mut d = json!({"name": name, "kind": rt.gvk.kind});
-        if !rt.gvk.group.is_empty() {
-            d["group"] = json!(rt.gvk.group);
+        Self::invalid_kind(&rt.gvk, name, causes)
+    }
+
+    /// 422 Invalid for an object of `gvk` (also kinds that are not stored, such as `Scale`).
+    pub fn invalid_kind(gvk: &Gvk, name: &str, causes: &[Cause]) -> Self {
+        let mut d = json!({"name": name, "kind": gvk.kind});
+        if !gvk.group.is_empty() {
+            d["group"] = json!(gvk.group);
         }
         d["causes"] = json!(causes
             .iter()
             .map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field}))
             .collect::<Vec<_>>());
-        Self::new(
-            422,
-            "Invalid",
-            format!("{kind_name} \"{name}\" is invalid: {summary}"),
-        )
-        .with_details(d)
+        Self::new(422, "Invalid", invalid_message(gvk, name, causes)).with_details(d)
     }
 
     /// 422 for a bad request parameter or body that is not tied to one object field.
