@@ -440,6 +440,8 @@ fn a_failed_wait_marks_the_revision_failed_and_names_the_object() {
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(err.contains("Deployment default/app"), "{err}");
+    // The cluster's reason: the pod's waiting reason.
+    assert!(err.contains("ImagePullBackOff"), "{err}");
     let history = json_of(&rudder(&sandbox, &["history", "app", "-o", "json"]));
     assert_eq!(
         statuses(&history),
