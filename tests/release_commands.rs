@@ -409,7 +409,11 @@ fn crds_are_skipped_on_request_never_upgraded_implicitly_and_never_deleted() {
     );
     assert_eq!(crd_description(&sandbox), "one");
 
-    // A changed CRD is reported as skipped unless --upgrade-crds.
+    // An unchanged CRD is not worth a word; a changed one is reported as skipped unless
+    // --upgrade-crds.
+    let quiet = rudder(&sandbox, &["upgrade", "crdapp", dir]);
+    ok(&quiet);
+    assert!(!stderr(&quiet).contains("CRD"), "{}", stderr(&quiet));
     sandbox.write_file(
         "crdapp/crds/widgets.yaml",
         &CRD.replace("DESCRIPTION", "two"),
@@ -417,7 +421,9 @@ fn crds_are_skipped_on_request_never_upgraded_implicitly_and_never_deleted() {
     let skipped = rudder(&sandbox, &["upgrade", "crdapp", dir]);
     ok(&skipped);
     assert!(
-        stderr(&skipped).contains("CRD widgets.example.com already exists; skipped"),
+        stderr(&skipped).contains(
+            "CRD widgets.example.com already exists and differs from the chart's; skipped"
+        ),
         "{}",
         stderr(&skipped)
     );

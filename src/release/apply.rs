@@ -143,7 +143,7 @@ fn has_update_managers(live: &Value) -> bool {
 }
 
 /// Whether every value of `desired` is present and equal in `live` (server defaults may add more).
-fn is_subset(desired: &Value, live: &Value) -> bool {
+pub(crate) fn is_subset(desired: &Value, live: &Value) -> bool {
     match (desired, live) {
         (Value::Object(d), Value::Object(l)) => d
             .iter()

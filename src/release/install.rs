@@ -270,7 +270,7 @@ async fn create_namespace(ctx: &Context<'_>) -> Result<(), ReleaseError> {
 }
 
 /// Creates the chart's CRDs that do not exist yet and waits until they are Established. Existing
-/// CRDs are never changed here; the returned notices say which were left alone.
+/// CRDs are never changed here; the returned notices name those that differ from the chart's.
 pub(crate) async fn install_crds(
     ctx: &Context<'_>,
     chart: &crate::chart::Chart,
@@ -283,11 +283,14 @@ pub(crate) async fn install_crds(
     let mut created = Vec::new();
     for crd in &crds {
         let reference = ObjectRef::of(crd);
-        if ctx.cluster.get(&reference).await?.is_some() {
-            notices.push(format!(
-                "CRD {} already exists; left unchanged (rudder never upgrades or deletes CRDs implicitly; use --upgrade-crds on upgrade)",
-                reference.name
-            ));
+        if let Some(live) = ctx.cluster.get(&reference).await? {
+            // Only a CRD the chart would change is worth a word: its update is being skipped.
+            if !apply::is_subset(&crd["spec"], &live["spec"]) {
+                notices.push(format!(
+                    "CRD {} already exists and differs from the chart's; left unchanged (rudder never upgrades or deletes CRDs implicitly; use --upgrade-crds on upgrade)",
+                    reference.name
+                ));
+            }
             continue;
         }
         let options = ApplyOptions {
