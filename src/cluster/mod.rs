@@ -73,6 +73,9 @@ pub enum ClusterError {
         /// Field manager conflicts (`409` of an apply): (field, manager).
         conflicts: Vec<(String, String)>,
     },
+    /// The server's TLS certificate could not be verified (wrong CA, wrong name, expired).
+    #[error("cannot verify the TLS certificate of {server}: {message}")]
+    Tls { server: String, message: String },
     /// An object is not valid JSON/Kubernetes shape.
     #[error("{object} is not a valid Kubernetes object: {message}")]
     Invalid { object: String, message: String },
@@ -172,6 +175,8 @@ pub enum Cascade {
 #[derive(Clone)]
 pub struct Cluster {
     client: Client,
+    /// The API server's URL, for errors that are about the server itself.
+    server: String,
     namespace: String,
     resources: Arc<RwLock<Option<Arc<Discovery>>>>,
 }
@@ -207,9 +212,11 @@ impl Cluster {
         // header); `retrying` below adds 500s, 502s and broken connections.
         config.default_retry = true;
         let namespace = config.default_namespace.clone();
+        let server = config.cluster_url.to_string();
         let client = Client::try_from(config).map_err(|e| config_error(e.to_string()))?;
         Ok(Cluster {
             client,
+            server: server.trim_end_matches('/').to_string(),
             namespace,
             resources: Arc::new(RwLock::new(None)),
         })
@@ -229,7 +236,7 @@ impl Cluster {
     pub async fn server_version(&self) -> Result<(String, String, String), ClusterError> {
         let info = retrying(|| self.client.apiserver_version())
             .await
-            .map_err(|e| api_error("read the version of", "the API server".into(), e))?;
+            .map_err(|e| self.api_error("read the version of", "the API server".into(), e))?;
         Ok((info.major, info.minor, info.git_version))
     }
 
@@ -238,15 +245,22 @@ impl Cluster {
         if let Some(found) = self.resources.read().ok().and_then(|g| g.clone()) {
             return Ok(found);
         }
-        let discovery = match Discovery::new(self.client.clone()).run_aggregated().await {
-            Ok(d) => d,
-            Err(_) => Discovery::new(self.client.clone())
-                .run()
-                .await
-                .map_err(|e| ClusterError::Discovery {
-                    message: e.to_string(),
-                })?,
-        };
+        let discovery =
+            match Discovery::new(self.client.clone()).run_aggregated().await {
+                Ok(d) => d,
+                Err(_) => Discovery::new(self.client.clone())
+                    .run()
+                    .await
+                    .map_err(|e| match tls_failure(&e) {
+                        Some(message) => ClusterError::Tls {
+                            server: self.server.clone(),
+                            message,
+                        },
+                        None => ClusterError::Discovery {
+                            message: error_chain(&e),
+                        },
+                    })?,
+            };
         let discovery = Arc::new(discovery);
         if let Ok(mut guard) = self.resources.write() {
             *guard = Some(discovery.clone());
@@ -359,7 +373,7 @@ impl Cluster {
             async move { api.patch(&name, &params, &patch).await }
         })
         .await;
-        let stored = result.map_err(|e| api_error("apply", reference.to_string(), e))?;
+        let stored = result.map_err(|e| self.api_error("apply", reference.to_string(), e))?;
         to_json(&reference, stored)
     }
 
@@ -371,7 +385,7 @@ impl Cluster {
         let api = self.dynamic_api(&resource, reference.namespace.as_deref());
         let found = retrying(|| api.get_opt(&reference.name))
             .await
-            .map_err(|e| api_error("read", reference.to_string(), e))?;
+            .map_err(|e| self.api_error("read", reference.to_string(), e))?;
         found.map(|o| to_json(reference, o)).transpose()
     }
 
@@ -399,7 +413,7 @@ impl Cluster {
         };
         let list = retrying(|| api.list(&params))
             .await
-            .map_err(|e| api_error("list", what.clone(), e))?;
+            .map_err(|e| self.api_error("list", what.clone(), e))?;
         let mut out = Vec::with_capacity(list.items.len());
         for item in list.items {
             let mut value = serde_json::to_value(item).map_err(|e| ClusterError::Invalid {
@@ -435,7 +449,7 @@ impl Cluster {
         match retrying(|| api.delete(&reference.name, &params)).await {
             Ok(_) => Ok(true),
             Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
-            Err(e) => Err(api_error("delete", reference.to_string(), e)),
+            Err(e) => Err(self.api_error("delete", reference.to_string(), e)),
         }
     }
 
@@ -454,7 +468,7 @@ impl Cluster {
         let api = self.secrets(ns);
         retrying(|| async { api.create(&PostParams::default(), secret).await })
             .await
-            .map_err(|e| api_error("create", format!("Secret {ns}/{name}"), e))
+            .map_err(|e| self.api_error("create", format!("Secret {ns}/{name}"), e))
     }
 
     /// Replaces a Secret unconditionally (as Helm's driver does: no resourceVersion).
@@ -468,7 +482,7 @@ impl Cluster {
         let api = self.secrets(ns);
         retrying(|| async { api.replace(&name, &PostParams::default(), secret).await })
             .await
-            .map_err(|e| api_error("update", format!("Secret {ns}/{name}"), e))
+            .map_err(|e| self.api_error("update", format!("Secret {ns}/{name}"), e))
     }
 
     /// Reads a Secret; `None` when it does not exist.
@@ -480,7 +494,7 @@ impl Cluster {
         let api = self.secrets(namespace);
         retrying(|| api.get_opt(name))
             .await
-            .map_err(|e| api_error("read", format!("Secret {namespace}/{name}"), e))
+            .map_err(|e| self.api_error("read", format!("Secret {namespace}/{name}"), e))
     }
 
     /// Lists Secrets by label selector in one namespace, or all namespaces for `None`.
@@ -500,7 +514,7 @@ impl Cluster {
         };
         let list = retrying(|| api.list(&params))
             .await
-            .map_err(|e| api_error("list", what.clone(), e))?;
+            .map_err(|e| self.api_error("list", what.clone(), e))?;
         Ok(list.items)
     }
 
@@ -510,7 +524,7 @@ impl Cluster {
         match retrying(|| async { api.delete(name, &DeleteParams::default()).await }).await {
             Ok(_) => Ok(true),
             Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
-            Err(e) => Err(api_error("delete", format!("Secret {namespace}/{name}"), e)),
+            Err(e) => Err(self.api_error("delete", format!("Secret {namespace}/{name}"), e)),
         }
     }
 
@@ -525,6 +539,17 @@ impl Cluster {
         progress: &(dyn Fn(WaitEvent) + Send + Sync),
     ) -> Result<(), WaitError> {
         wait::wait_ready(self, objects, timeout, progress).await
+    }
+
+    /// An error about `object` from `err`; TLS failures name the server instead.
+    fn api_error(&self, verb: &'static str, object: String, err: kube::Error) -> ClusterError {
+        match tls_failure(&err) {
+            Some(message) => ClusterError::Tls {
+                server: self.server.clone(),
+                message,
+            },
+            None => api_error(verb, object, err),
+        }
     }
 
     /// Waits until the objects no longer exist (after a delete), by watching.
@@ -610,6 +635,44 @@ fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
+/// What went wrong verifying the server's certificate, if that is why a request failed.
+fn tls_failure(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut current = Some(err);
+    while let Some(e) = current {
+        if let Some(tls) = rustls_error(e) {
+            return Some(describe_tls(tls));
+        }
+        current = e.source();
+    }
+    None
+}
+
+/// The rustls error in `err`, looking through `io::Error` wrappers (which hide it from
+/// `source()`: tokio-rustls wraps it in one, hyper-rustls in another).
+fn rustls_error<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+        return Some(tls);
+    }
+    let inner = err.downcast_ref::<std::io::Error>()?.get_ref()?;
+    rustls_error(inner)
+}
+
+fn describe_tls(err: &rustls::Error) -> String {
+    use rustls::CertificateError as C;
+    match err {
+        rustls::Error::InvalidCertificate(C::UnknownIssuer | C::BadSignature) => format!(
+            "{err}: the server's certificate is not signed by the certificate authority the \
+             kubeconfig trusts (its certificate-authority-data)"
+        ),
+        rustls::Error::InvalidCertificate(
+            C::NotValidForName | C::NotValidForNameContext { .. },
+        ) => {
+            format!("{err}: the certificate does not name the address in the kubeconfig's server")
+        }
+        other => other.to_string(),
+    }
+}
+
 /// The manager named in a conflict cause (`conflict with "kubectl" using apps/v1`).
 fn conflict_manager(message: &str) -> String {
     message.split('"').nth(1).unwrap_or(message).to_string()
@@ -618,6 +681,9 @@ fn conflict_manager(message: &str) -> String {
 /// Whether an error is worth retrying: server-side hiccups and broken connections (429, 503 and
 /// 504 are retried by the client's retry layer, which sees the Retry-After header).
 fn is_transient(err: &kube::Error) -> bool {
+    if tls_failure(err).is_some() {
+        return false;
+    }
     match err {
         kube::Error::Api(status) => matches!(status.code, 500 | 502),
         kube::Error::HyperError(_) | kube::Error::Service(_) => true,
