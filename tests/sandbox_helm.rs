@@ -122,3 +122,38 @@ fn helm_waits_with_a_streaming_list_watch() {
     );
     assert_eq!(status, "deployed");
 }
+
+#[test]
+fn helm_watcher_wait_succeeds_for_a_good_chart_and_fails_for_a_broken_image() {
+    let sandbox = Sandbox::start();
+    let good = helm(
+        &sandbox,
+        "r = cfg.install(chart, 'good', {}, wait='watcher', timeout=30)\nout(r['status'])",
+    );
+    assert_eq!(good, "deployed");
+    let ready = ok(&sandbox.kubectl(&[
+        "get",
+        "deployment",
+        "good-web",
+        "-o",
+        "jsonpath={.status.readyReplicas}",
+    ]));
+    assert_eq!(ready, "1", "Helm returned once the rollout was ready");
+
+    let broken = helm(
+        &sandbox,
+        "try:\n    cfg.install(chart, 'broken', {'image': 'nginx:fail'}, wait='watcher', timeout=30)\n    error = 'installed'\n\
+         except helm_python.HelmReleaseError as e:\n    error = str(e)\n\
+         out([cfg.history('broken')[-1]['status'], error])",
+    );
+    let (status, message) = (
+        broken[0].as_str().unwrap_or(""),
+        broken[1].as_str().unwrap_or(""),
+    );
+    assert_eq!(status, "failed", "{broken}");
+    assert!(
+        message.contains("Deployment/default/broken-web not ready"),
+        "Helm's own error names the Deployment: {message}"
+    );
+    assert!(message.contains("Progress deadline exceeded"), "{message}");
+}

@@ -39,6 +39,21 @@ pub struct Args {
     /// Add a random extra delay of 0..=MS milliseconds to every Kubernetes request.
     #[arg(long, value_name = "MS", default_value_t = 0)]
     pub jitter: u64,
+    /// Serve HTTPS with a certificate authority made at start; the kubeconfig trusts it.
+    #[arg(long)]
+    pub tls: bool,
+    /// Require `Authorization: Bearer TOKEN` on every request; the kubeconfig presents it.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "RUDDER_SANDBOX_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+    /// Also accept this bearer token, for reads only: writes get 403 Forbidden. The kubeconfig
+    /// presents it in the context `rudder-sandbox-read-only`.
+    #[arg(long, value_name = "TOKEN", hide_env_values = true)]
+    pub read_only_token: Option<String>,
 }
 
 /// Runs `rudder sandbox`: serves until SIGINT/SIGTERM.
@@ -64,7 +79,15 @@ pub fn run(args: Args, global: &GlobalArgs) -> CliResult {
         }),
         latency: std::time::Duration::from_millis(args.latency),
         jitter: std::time::Duration::from_millis(args.jitter),
+        tls: args.tls,
+        token: non_empty(args.token, "--token")?,
+        read_only_token: non_empty(args.read_only_token, "--read-only-token")?,
     };
+    if (options.token.is_some() || options.read_only_token.is_some()) && !options.tls {
+        eprintln!(
+            "warning: kubectl and Helm send bearer tokens only over HTTPS: add --tls to use --token with them"
+        );
+    }
     serve::run(options, |url, path| {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "sandbox ready: {url} kubeconfig={}", path.display());
@@ -72,6 +95,16 @@ pub fn run(args: Args, global: &GlobalArgs) -> CliResult {
     })
     .map_err(|e| miette::miette!("{e}"))?;
     Ok(0)
+}
+
+/// A token flag's value, refusing an empty or blank one (it would lock every client out).
+fn non_empty(token: Option<String>, flag: &str) -> miette::Result<Option<String>> {
+    match token {
+        Some(t) if t.trim().is_empty() || t.chars().any(char::is_whitespace) => Err(
+            miette::miette!("{flag} must be a non-empty token without spaces"),
+        ),
+        other => Ok(other),
+    }
 }
 
 /// `1.31`, `v1.31.2` → `v1.31.x` form with a patch number.

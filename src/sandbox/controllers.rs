@@ -15,6 +15,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tokio::sync::broadcast::error::RecvError;
 
+use super::clock::Clock;
 use super::store::{ChangeKind, ObjectKey, Store, Txn};
 use super::Gvk;
 
@@ -36,18 +37,23 @@ impl Default for Settings {
     }
 }
 
-/// Starts the controllers; they run until the runtime stops.
-pub fn spawn(store: Arc<Store>, settings: Settings) -> tokio::task::JoinHandle<()> {
+/// Starts the controllers; they run until the runtime stops. Their timers run on `clock`.
+pub fn spawn(
+    store: Arc<Store>,
+    settings: Settings,
+    clock: Arc<Clock>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let (existing, mut rx) = store.subscribe(|state| state.all_objects_with_keys());
         for (key, object) in existing {
-            react(&store, settings, key, &object, ChangeKind::Added);
+            react(&store, settings, &clock, key, &object, ChangeKind::Added);
         }
         loop {
             match rx.recv().await {
                 Ok(change) => react(
                     &store,
                     settings,
+                    &clock,
                     change.key.clone(),
                     &change.object,
                     change.kind,
@@ -67,7 +73,14 @@ fn kind_of(object: &Value) -> (&str, &str) {
 }
 
 /// Decides whether a change needs work and schedules it.
-fn react(store: &Arc<Store>, settings: Settings, key: ObjectKey, object: &Value, kind: ChangeKind) {
+fn react(
+    store: &Arc<Store>,
+    settings: Settings,
+    clock: &Arc<Clock>,
+    key: ObjectKey,
+    object: &Value,
+    kind: ChangeKind,
+) {
     if kind == ChangeKind::Deleted {
         if let Some(uid) = object["metadata"]["uid"].as_str() {
             let store = store.clone();
@@ -83,11 +96,13 @@ fn react(store: &Arc<Store>, settings: Settings, key: ObjectKey, object: &Value,
     let observed = object["status"]["observedGeneration"].as_i64();
     let needs = match kind_of(object) {
         ("apps/v1", "Deployment" | "StatefulSet" | "DaemonSet") => observed != Some(generation),
+        // A failing Job is started once, then fails after its back-off (see `job`).
         ("batch/v1", "Job") => {
             object["status"]["conditions"]
                 .as_array()
                 .is_none_or(|c| c.is_empty())
                 && object["spec"]["suspend"] != true
+                && (object["status"]["startTime"].is_null() || kind == ChangeKind::Added)
         }
         ("v1", "Pod") => {
             object["metadata"]["ownerReferences"].is_null() && object["status"]["phase"].is_null()
@@ -103,13 +118,17 @@ fn react(store: &Arc<Store>, settings: Settings, key: ObjectKey, object: &Value,
         return;
     }
     let store = store.clone();
+    let clock = clock.clone();
     tokio::spawn(async move {
-        tokio::time::sleep(settings.rollout_delay).await;
-        reconcile(&store, settings, &key);
+        clock.sleep(settings.rollout_delay).await;
+        reconcile(&store, &clock, &key);
     });
 }
 
-fn reconcile(store: &Arc<Store>, settings: Settings, key: &ObjectKey) {
+fn reconcile(store: &Arc<Store>, clock: &Arc<Clock>, key: &ObjectKey) {
+    // Deadlines count from before the status is written, so an advance of the clock made by
+    // someone who saw that status always reaches them.
+    let started = clock.now();
     let deadline = store
         .write(false, |txn| {
             let Some(object) = txn.get(key) else {
@@ -126,10 +145,7 @@ fn reconcile(store: &Arc<Store>, settings: Settings, key: &ObjectKey) {
                     daemonset(txn, &mut object);
                     None
                 }
-                ("batch/v1", "Job") => {
-                    job(&mut object);
-                    None
-                }
+                ("batch/v1", "Job") => job(&mut object),
                 ("v1", "Pod") => {
                     bare_pod(&mut object);
                     None
@@ -151,17 +167,25 @@ fn reconcile(store: &Arc<Store>, settings: Settings, key: &ObjectKey) {
         })
         .ok()
         .flatten();
-    // A failing Deployment reports ProgressDeadlineExceeded once its (scaled) deadline passes.
+    // A failing Deployment reports ProgressDeadlineExceeded once its (scaled) deadline passes;
+    // a failing Job fails once its back-off is spent.
     if let Some(seconds) = deadline {
         let store = store.clone();
         let key = key.clone();
-        let wait = Duration::from_secs_f64((seconds * settings.time_scale).max(0.0));
+        let clock = clock.clone();
         tokio::spawn(async move {
-            tokio::time::sleep(wait).await;
+            clock
+                .sleep_until(started + clock.scaled(seconds.max(0.0)))
+                .await;
             let _ = store.write(false, |txn| {
                 if let Some(object) = txn.get(&key) {
                     let mut object = (*object).clone();
-                    if deployment_timed_out(&mut object) {
+                    let changed = match kind_of(&object) {
+                        ("apps/v1", "Deployment") => deployment_timed_out(&mut object),
+                        ("batch/v1", "Job") => job_failed(&mut object),
+                        _ => false,
+                    };
+                    if changed {
                         txn.put(&key, object);
                     }
                 }
@@ -625,11 +649,14 @@ fn daemonset(txn: &mut Txn<'_>, d: &mut Value) {
     }
 }
 
-fn job(j: &mut Value) {
+/// A Job that succeeds completes at once; one whose image fails runs, and returns how long
+/// (cluster seconds) its pods' back-off takes before it fails (10 s doubling per retry, at most
+/// 6 min each, `backoffLimit` retries), as the Job controller does.
+fn job(j: &mut Value) -> Option<f64> {
     let now = now();
     let failure = template_failure(&j["spec"]["template"]);
-    j["status"] = match failure {
-        None => json!({
+    let Some(_) = failure else {
+        j["status"] = json!({
             "startTime": now, "completionTime": now, "active": 0, "ready": 0, "terminating": 0,
             "succeeded": j["spec"]["completions"].as_i64().unwrap_or(1),
             "uncountedTerminatedPods": {},
@@ -639,19 +666,51 @@ fn job(j: &mut Value) {
                 {"type": "Complete", "status": "True", "lastProbeTime": now, "lastTransitionTime": now,
                  "reason": "CompletionsReached", "message": "Reached expected number of succeeded pods"},
             ],
-        }),
-        Some(_) => json!({
-            "startTime": now, "active": 0, "ready": 0, "terminating": 0,
-            "failed": j["spec"]["backoffLimit"].as_i64().unwrap_or(6) + 1,
-            "uncountedTerminatedPods": {},
-            "conditions": [
-                {"type": "FailureTarget", "status": "True", "lastProbeTime": now, "lastTransitionTime": now,
-                 "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"},
-                {"type": "Failed", "status": "True", "lastProbeTime": now, "lastTransitionTime": now,
-                 "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"},
-            ],
-        }),
+        });
+        return None;
     };
+    let start = j["status"]["startTime"]
+        .as_str()
+        .unwrap_or(&now)
+        .to_string();
+    j["status"] = json!({
+        "startTime": start, "active": 1, "ready": 0, "terminating": 0,
+        "uncountedTerminatedPods": {},
+    });
+    let retries = j["spec"]["backoffLimit"].as_i64().unwrap_or(6).clamp(0, 64);
+    Some(
+        (0..retries)
+            .map(|i| (10.0 * 2f64.powi(i as i32)).min(360.0))
+            .sum(),
+    )
+}
+
+/// Marks a Job whose pods keep failing as failed; false when there is nothing to mark.
+fn job_failed(j: &mut Value) -> bool {
+    if template_failure(&j["spec"]["template"]).is_none()
+        || j["status"]["conditions"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty())
+    {
+        return false;
+    }
+    let now = now();
+    let start = j["status"]["startTime"]
+        .as_str()
+        .unwrap_or(&now)
+        .to_string();
+    j["status"] = json!({
+        "startTime": start, "active": 0, "ready": 0, "terminating": 0,
+        "failed": j["spec"]["backoffLimit"].as_i64().unwrap_or(6) + 1,
+        "uncountedTerminatedPods": {},
+        "conditions": [
+            {"type": "FailureTarget", "status": "True", "lastProbeTime": now, "lastTransitionTime": now,
+             "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"},
+            {"type": "Failed", "status": "True", "lastProbeTime": now, "lastTransitionTime": now,
+             "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"},
+        ],
+    });
+    true
 }
 
 /// A Pod nobody owns (a hook or test Pod, or `kubectl run`): runs, or runs to completion when it

@@ -121,6 +121,26 @@ impl Default for Config {
 /// The Kubernetes version reported unless `--kube-version` says otherwise.
 pub const DEFAULT_KUBE_VERSION: &str = "v1.32.4";
 
+/// Serves HTTP/1.1 and HTTP/2 on one connection (plain or TLS) until it closes.
+async fn serve_connection<I>(server: Arc<Server>, io: I)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |req| {
+        let server = server.clone();
+        async move {
+            server
+                .handle(req)
+                .await
+                .ok_or_else(|| std::io::Error::other("connection reset by a fault"))
+        }
+    });
+    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    if let Err(e) = builder.serve_connection(io, service).await {
+        tracing::debug!("connection ended: {e}");
+    }
+}
+
 /// The API server: a store plus settings and hooks.
 pub struct Server {
     pub store: Arc<Store>,
@@ -129,6 +149,10 @@ pub struct Server {
     /// Request accounting, faults and latency (the `/sandbox/` control API).
     pub trouble: Arc<Trouble>,
     address: std::sync::OnceLock<String>,
+    /// The clock the controllers' timers run on (`/sandbox/clock`).
+    pub clock: Arc<super::clock::Clock>,
+    /// Set with `--tls`: every connection starts with a TLS handshake.
+    tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 impl Server {
@@ -140,12 +164,26 @@ impl Server {
             hooks: Vec::new(),
             trouble: Arc::new(Trouble::default()),
             address: std::sync::OnceLock::new(),
+            clock: Arc::new(super::clock::Clock::default()),
+            tls: None,
         }
     }
 
     /// Adds a hook; hooks run in the order added.
     pub fn with_hook(mut self, hook: Arc<dyn RequestHook>) -> Self {
         self.hooks.push(hook);
+        self
+    }
+
+    /// Shares `clock` with the controllers, for `/sandbox/clock`.
+    pub fn with_clock(mut self, clock: Arc<super::clock::Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Serves HTTPS through `acceptor` instead of plain HTTP.
+    pub fn with_tls(mut self, acceptor: tokio_rustls::TlsAcceptor) -> Self {
+        self.tls = Some(acceptor);
         self
     }
 
@@ -178,22 +216,14 @@ impl Server {
             };
             let _ = stream.set_nodelay(true);
             let server = self.clone();
+            let tls = self.tls.clone();
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req| {
-                    let server = server.clone();
-                    async move {
-                        server
-                            .handle(req)
-                            .await
-                            .ok_or_else(|| std::io::Error::other("connection reset by a fault"))
-                    }
-                });
-                let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-                if let Err(e) = builder
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await
-                {
-                    tracing::debug!("connection ended: {e}");
+                match tls {
+                    Some(acceptor) => match acceptor.accept(stream).await {
+                        Ok(stream) => serve_connection(server, TokioIo::new(stream)).await,
+                        Err(e) => tracing::debug!("TLS handshake failed: {e}"),
+                    },
+                    None => serve_connection(server, TokioIo::new(stream)).await,
                 }
             });
         }
@@ -292,6 +322,7 @@ impl Server {
         let path = req.path.trim_end_matches('/');
         let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         let result = match segments.as_slice() {
+            ["sandbox", "clock"] => self.clock.control(req).map(|body| Outcome::json(200, body)),
             ["sandbox", rest @ ..] => self
                 .trouble
                 .control(req, rest)

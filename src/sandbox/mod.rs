@@ -9,10 +9,13 @@
 //! into them.
 
 pub mod apply;
+pub mod auth;
+pub mod clock;
 pub mod controllers;
 pub mod custom;
 pub mod defaults;
 pub mod discovery;
+pub mod gc;
 pub mod http;
 pub mod kubeconfig;
 pub mod openapi;
@@ -26,6 +29,7 @@ pub mod serve;
 pub mod status;
 pub mod store;
 pub mod table;
+pub mod tls;
 pub mod trouble;
 pub mod validate;
 pub mod watch;

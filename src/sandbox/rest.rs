@@ -1348,11 +1348,22 @@ fn delete_in(
     let has_finalizers = current["metadata"]["finalizers"]
         .as_array()
         .is_some_and(|f| !f.is_empty());
-    if is_namespace || has_finalizers {
+    // Foreground: the owner waits, with a finalizer, while the garbage collector (gc.rs)
+    // deletes its dependents.
+    let foreground = propagation == "Foreground"
+        && !uid.is_empty()
+        && !super::gc::dependents(txn, &uid).is_empty();
+    if is_namespace || has_finalizers || foreground {
         let mut marked = (*current).clone();
         if marked["metadata"]["deletionTimestamp"].is_null() {
             marked["metadata"]["deletionTimestamp"] = json!(now());
             marked["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+        }
+        if foreground && !super::gc::waits_for_dependents(&marked) {
+            match marked["metadata"]["finalizers"].as_array_mut() {
+                Some(list) => list.push(json!(super::gc::FOREGROUND)),
+                None => marked["metadata"]["finalizers"] = json!([super::gc::FOREGROUND]),
+            }
         }
         if is_namespace {
             marked["status"] = json!({"phase": "Terminating"});
@@ -1362,7 +1373,9 @@ fn delete_in(
             delete_namespace_content(txn, &key.name);
             txn.finish_namespace_if_terminating(&key.name);
         }
-        cascade(txn, &uid, propagation);
+        if !foreground {
+            cascade(txn, &uid, propagation);
+        }
         return Some(Deleted::Pending(pending));
     }
     let removed = txn.remove(key)?;
@@ -1371,6 +1384,16 @@ fn delete_in(
     }
     cascade(txn, &uid, propagation);
     Some(Deleted::Removed(removed))
+}
+
+/// Deletes one object as a DELETE request with `propagation` would (for the garbage collector).
+pub(super) fn delete_object(
+    txn: &mut Txn<'_>,
+    rt: &ResourceType,
+    key: &ObjectKey,
+    propagation: &str,
+) {
+    delete_in(txn, rt, key, propagation);
 }
 
 fn delete_namespace_content(txn: &mut Txn<'_>, namespace: &str) {
@@ -1443,6 +1466,11 @@ fn cascade(txn: &mut Txn<'_>, uid: &str, propagation: &str) {
             let mut o = (*obj).clone();
             if let Some(refs) = o["metadata"]["ownerReferences"].as_array_mut() {
                 refs.retain(|r| r["uid"] != uid);
+                if refs.is_empty() {
+                    if let Some(meta) = o["metadata"].as_object_mut() {
+                        meta.remove("ownerReferences");
+                    }
+                }
             }
             txn.put(&key, o);
         } else if let Some(rt) = txn.catalog().by_key(&key.resource) {

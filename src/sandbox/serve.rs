@@ -27,6 +27,12 @@ pub struct Options {
     pub latency: std::time::Duration,
     /// Up to this much more, picked at random per request.
     pub jitter: std::time::Duration,
+    /// Serve HTTPS with a certificate authority made at start (`--tls`).
+    pub tls: bool,
+    /// Every request must present this bearer token (`--token`).
+    pub token: Option<String>,
+    /// A bearer token that may only read (`--read-only-token`).
+    pub read_only_token: Option<String>,
 }
 
 /// Why the sandbox could not start or stopped.
@@ -51,6 +57,8 @@ pub enum SandboxError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Tls(#[from] super::tls::TlsError),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
     #[error("server failed: {0}")]
@@ -85,20 +93,39 @@ async fn run_async(
                 source,
             })?;
     let addr = listener.local_addr().map_err(SandboxError::Serve)?;
-    let url = format!("http://{addr}");
+    let identity = if options.tls {
+        Some(super::tls::generate(Some(addr.ip()))?)
+    } else {
+        None
+    };
+    let url = match identity {
+        Some(_) => format!("https://{addr}"),
+        None => format!("http://{addr}"),
+    };
     if !kubeconfig::may_overwrite(&options.kubeconfig) {
         return Err(SandboxError::ForeignKubeconfig {
             path: options.kubeconfig.clone(),
         });
     }
-    kubeconfig::write_atomically(&options.kubeconfig, kubeconfig::render(&url).as_bytes())
-        .map_err(|source| SandboxError::WriteKubeconfig {
-            path: options.kubeconfig.clone(),
-            source,
-        })?;
+    let access = kubeconfig::Access {
+        ca_pem: identity.as_ref().map(|i| i.ca_pem.clone()),
+        token: options.token.clone(),
+        read_only_token: options.read_only_token.clone(),
+    };
+    kubeconfig::write_atomically(
+        &options.kubeconfig,
+        kubeconfig::render_with(&url, &access).as_bytes(),
+    )
+    .map_err(|source| SandboxError::WriteKubeconfig {
+        path: options.kubeconfig.clone(),
+        source,
+    })?;
+    let settings = options.controllers.unwrap_or_default();
+    let clock = Arc::new(super::clock::Clock::new(settings.time_scale));
     let controllers = options
         .controllers
-        .map(|settings| super::controllers::spawn(store.clone(), settings));
+        .map(|settings| super::controllers::spawn(store.clone(), settings, clock.clone()));
+    let collector = super::gc::spawn(store.clone(), clock.clone(), settings.rollout_delay);
     let saver = options.state.clone().map(|path| {
         let store = store.clone();
         tokio::spawn(save_on_change(store, path))
@@ -109,10 +136,21 @@ async fn run_async(
             kube_version: options.kube_version.clone(),
         },
     );
-    server = server.with_trouble(super::trouble::Trouble::new(
-        options.latency,
-        options.jitter,
-    ));
+    server = server
+        .with_trouble(super::trouble::Trouble::new(
+            options.latency,
+            options.jitter,
+        ))
+        .with_clock(clock);
+    if let Some(identity) = identity {
+        server = server.with_tls(identity.acceptor);
+    }
+    if options.token.is_some() || options.read_only_token.is_some() {
+        server = server.with_hook(Arc::new(super::auth::TokenAuth {
+            token: options.token.clone(),
+            read_only_token: options.read_only_token.clone(),
+        }));
+    }
     if options.log_requests {
         server = server.with_hook(Arc::new(super::http::RequestLog));
     }
@@ -128,6 +166,7 @@ async fn run_async(
     if let Some(task) = controllers {
         task.abort();
     }
+    collector.abort();
     if let Some(path) = &options.state {
         save_state(&store, path).map_err(|source| SandboxError::WriteState {
             path: path.clone(),

@@ -238,8 +238,11 @@ impl Sandbox {
         body: &[u8],
     ) -> RawResponse {
         use std::io::Read;
-        let hostport = self.url.trim_start_matches("http://");
-        let mut stream = std::net::TcpStream::connect(hostport).expect("connect to the sandbox");
+        let hostport = self
+            .url
+            .trim_start_matches("http://")
+            .trim_start_matches("https://");
+        let mut stream = self.connect();
         let mut head = format!(
             "{method} {path} HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\nContent-Length: {}\r\n",
             body.len()
@@ -256,6 +259,52 @@ impl Sandbox {
         let mut raw = Vec::new();
         let _ = stream.read_to_end(&mut raw);
         parse_response(&raw)
+    }
+}
+
+/// A byte stream to the sandbox: plain TCP, or TLS for an `https://` sandbox.
+trait Stream: std::io::Read + Write {}
+impl<T: std::io::Read + Write> Stream for T {}
+
+impl Sandbox {
+    /// The CA the sandbox's kubeconfig trusts (PEM), for `--tls` sandboxes.
+    pub fn ca_pem(&self) -> Vec<u8> {
+        use base64::Engine as _;
+        let text = std::fs::read_to_string(&self.kubeconfig).expect("read the kubeconfig");
+        let data = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("certificate-authority-data: "))
+            .expect("an https sandbox's kubeconfig carries certificate-authority-data");
+        base64::engine::general_purpose::STANDARD
+            .decode(data.trim())
+            .expect("certificate-authority-data is base64")
+    }
+
+    fn connect(&self) -> Box<dyn Stream> {
+        use rustls::pki_types::{pem::PemObject, CertificateDer, ServerName};
+        let hostport = self
+            .url
+            .trim_start_matches("http://")
+            .trim_start_matches("https://");
+        let tcp = std::net::TcpStream::connect(hostport).expect("connect to the sandbox");
+        if !self.url.starts_with("https://") {
+            return Box::new(tcp);
+        }
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(CertificateDer::from_pem_slice(&self.ca_pem()).expect("the CA is PEM"))
+            .expect("a usable CA certificate");
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let host = hostport.rsplit_once(':').map_or(hostport, |(h, _)| h);
+        let name = ServerName::try_from(host.to_string()).expect("a server name");
+        let conn =
+            rustls::ClientConnection::new(std::sync::Arc::new(config), name).expect("a TLS client");
+        Box::new(rustls::StreamOwned::new(conn, tcp))
     }
 }
 
