@@ -209,8 +209,24 @@ pub fn runtime() -> miette::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
+        .on_thread_start(block_sigpipe)
         .build()
         .map_err(|e| miette::miette!("cannot start the async runtime: {e}"))
+}
+
+/// main restores SIGPIPE's default (end quietly on a closed stdout), but a write to a socket
+/// the server already closed raises it too (`writev` has no MSG_NOSIGNAL, and TLS uses it), and
+/// must be an error, not the end of rudder. The runtime's threads, which do the network I/O,
+/// block it; the main thread keeps it for stdout.
+fn block_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: only changes the calling thread's signal mask, with a set built right here.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGPIPE);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
 }
 
 /// The error for a command whose implementation has not landed yet.

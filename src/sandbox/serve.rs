@@ -68,6 +68,7 @@ pub enum SandboxError {
 /// Runs a sandbox until SIGINT or SIGTERM. `on_ready` is called once the server accepts
 /// connections, with its URL and the kubeconfig path.
 pub fn run(options: Options, on_ready: impl FnOnce(&str, &Path)) -> Result<(), SandboxError> {
+    ignore_sigpipe();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -174,6 +175,18 @@ async fn run_async(
         })?;
     }
     Ok(())
+}
+
+/// A server must outlive its clients: writing to a connection a client closed raises SIGPIPE
+/// (`writev`, which TLS uses, has no MSG_NOSIGNAL), and rudder's main restores its default
+/// disposition (terminate) for the command-line tools' sake.
+fn ignore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called before the runtime starts its threads; setting a signal's disposition to
+    // SIG_IGN has no other precondition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
 }
 
 /// The namespaces every cluster starts with.
