@@ -555,9 +555,11 @@ fn uninstall_cascade_orphan_leaves_dependents_and_foreground_removes_them() {
         &sandbox,
         &["install", "web", WEB, "--env", "dev", "--wait"],
     ));
+    // Foreground: the Deployment waits (foregroundDeletion finalizer) for its ReplicaSet and
+    // Pods to go, as on a real cluster; --wait waits for all of it.
     ok(&rudder(
         &sandbox,
-        &["uninstall", "web", "--cascade", "foreground"],
+        &["uninstall", "web", "--cascade", "foreground", "--wait"],
     ));
     assert!(!exists(&sandbox, &["deployment", "web"]));
     assert_eq!(replica_sets(&sandbox).trim(), "");
