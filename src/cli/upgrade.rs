@@ -193,9 +193,10 @@ fn show_diff(
             return Ok(Reviewed::Declined);
         }
     }
+    // A plan applies objects only; CRD upgrades and dry runs take the ordinary path.
     let plan = comparison
         .plan
-        .filter(|_| options.settings.dry_run == DryRun::None)
+        .filter(|_| options.settings.dry_run == DryRun::None && !options.upgrade_crds)
         .map(Box::new);
     Ok(Reviewed::Apply(plan))
 }
