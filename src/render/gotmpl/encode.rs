@@ -1,5 +1,7 @@
-//! Go's encoders as Helm's data functions use them: `encoding/json` (`toJson`) and
-//! `sigs.k8s.io/yaml` (`toYaml`: JSON first, then go-yaml v2's emitter).
+//! Go's encoders as Helm's data functions use them: `encoding/json` (`toJson`),
+//! `sigs.k8s.io/yaml` (`toYaml`: JSON first, then go-yaml v2's emitter) and go-yaml v3's
+//! encoder with indent 2 (`toYamlPretty`: no JSON round trip, sequences indented under their
+//! key, no line folding).
 //!
 //! The YAML side reproduces go-yaml v2's observable output: keys in its "natural" order, plain
 //! scalars unless the text would read back as another type (then double quotes) or starts or
@@ -114,12 +116,15 @@ fn json_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// Converts a value the way `json.Marshal` followed by go-yaml's `Unmarshal` would see it.
-fn to_node(v: &Value) -> Option<Node> {
+/// Converts a value the way `json.Marshal` followed by go-yaml's `Unmarshal` would see it
+/// (`json_round_trip`), or as go-yaml v3 sees the Go value itself (floats stay floats, NaN and
+/// infinities are allowed).
+fn to_node(v: &Value, json_round_trip: bool) -> Option<Node> {
     Some(match v {
         Value::Nil => Node::Null,
         Value::Bool(b) => Node::Bool(*b),
         Value::Int(i) | Value::Int64(i) => Node::Int(i128::from(*i)),
+        Value::Float(f) if !json_round_trip => Node::Float(*f),
         Value::Float(f) => {
             let text = json_float(*f)?;
             if text.contains(['.', 'e']) {
@@ -133,17 +138,21 @@ fn to_node(v: &Value) -> Option<Node> {
             use base64::Engine as _;
             Node::Str(base64::engine::general_purpose::STANDARD.encode(b))
         }
-        Value::List(l) => Node::Seq(l.iter().map(to_node).collect::<Option<Vec<_>>>()?),
+        Value::List(l) => Node::Seq(
+            l.iter()
+                .map(|item| to_node(item, json_round_trip))
+                .collect::<Option<Vec<_>>>()?,
+        ),
         Value::Map(m) => {
             let mut entries = m
                 .borrow()
                 .iter()
-                .map(|(k, v)| Some((k.clone(), to_node(v)?)))
+                .map(|(k, v)| Some((k.clone(), to_node(v, json_round_trip)?)))
                 .collect::<Option<Vec<_>>>()?;
             entries.sort_by(|a, b| natural_key_order(&a.0, &b.0));
             Node::Map(entries)
         }
-        Value::Object(o) => to_node(&o.to_data())?,
+        Value::Object(o) => to_node(&o.to_data(), json_round_trip)?,
     })
 }
 
@@ -209,10 +218,28 @@ pub fn natural_key_order(a: &str, b: &str) -> Ordering {
 
 /// `sigs.k8s.io/yaml.Marshal(v)` output (with its trailing newline); `None` where Go fails.
 pub fn to_yaml(v: &Value) -> Option<String> {
-    let node = to_node(v)?;
+    let node = to_node(v, true)?;
     let mut e = Emitter {
         out: String::new(),
         column: 0,
+        width: BEST_WIDTH,
+        version3: false,
+    };
+    e.node(&node, Ctx::Root, 0);
+    if !e.out.ends_with('\n') {
+        e.out.push('\n');
+    }
+    Some(e.out)
+}
+
+/// go-yaml v3's `Encoder` with `SetIndent(2)` (Helm's `toYamlPretty`), with its trailing newline.
+pub fn to_yaml_pretty(v: &Value) -> Option<String> {
+    let node = to_node(v, false)?;
+    let mut e = Emitter {
+        out: String::new(),
+        column: 0,
+        width: usize::MAX,
+        version3: true,
     };
     e.node(&node, Ctx::Root, 0);
     if !e.out.ends_with('\n') {
@@ -234,6 +261,11 @@ struct Emitter {
     out: String,
     /// Characters on the current line.
     column: usize,
+    /// The column past which scalars are folded at a space.
+    width: usize,
+    /// go-yaml v3's rules: a sequence in a mapping is indented under its key, and `<<` is a
+    /// plain string (v2 reads it as the merge key, so it quotes it).
+    version3: bool,
 }
 
 const BEST_WIDTH: usize = 80;
@@ -283,9 +315,10 @@ impl Emitter {
                 }
             }
             Node::Seq(items) if !items.is_empty() => {
-                // Sequences in a mapping are not indented ("indentless"), go-yaml's style.
+                // go-yaml v2 does not indent sequences in a mapping ("indentless"); v3 does.
                 let inner = match ctx {
                     Ctx::Root => 0,
+                    Ctx::MapValue if self.version3 => indent + 2,
                     Ctx::MapValue => indent,
                     Ctx::SeqItem => indent + 2,
                 };
@@ -338,7 +371,8 @@ impl Emitter {
     /// literal block lines start.
     fn scalar(&mut self, s: &str, simple_key: bool, indent: usize) {
         let a = analyze(s);
-        let can_plain = resolves_to_str(s) && !is_base60_float(s);
+        let can_plain =
+            (resolves_to_str(s) || (self.version3 && s == "<<")) && !is_base60_float(s);
         let mut style = if s.contains('\n') {
             Style::Literal
         } else if can_plain {
@@ -370,7 +404,7 @@ impl Emitter {
         for (i, &c) in chars.iter().enumerate() {
             if c == ' ' {
                 let next_space = chars.get(i + 1) == Some(&' ');
-                if allow_breaks && !spaces && self.column > BEST_WIDTH && !next_space {
+                if allow_breaks && !spaces && self.column > self.width && !next_space {
                     self.newline_indent(indent);
                 } else {
                     self.push(" ");
@@ -398,7 +432,7 @@ impl Emitter {
                 let next_space = chars.get(i + 1) == Some(&' ');
                 if allow_breaks
                     && !spaces
-                    && self.column > BEST_WIDTH
+                    && self.column > self.width
                     && i != 0
                     && i + 1 != n
                     && !next_space
@@ -452,7 +486,7 @@ impl Emitter {
                 self.push(&e);
                 spaces = false;
             } else if c == ' ' {
-                if allow_breaks && !spaces && self.column > BEST_WIDTH && i != 0 && i + 1 != n {
+                if allow_breaks && !spaces && self.column > self.width && i != 0 && i + 1 != n {
                     self.newline_indent(indent);
                     if chars.get(i + 1) == Some(&' ') {
                         self.push("\\");
@@ -846,6 +880,39 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v))
                 .collect::<BTreeMap<_, _>>(),
         )
+    }
+
+    #[test]
+    fn pretty_yaml_matches_go_yaml_v3() {
+        // Expected values produced by Helm 4.2.3's toYamlPretty (plus the newline it trims).
+        let long = "aaaa bbbb cccc dddd eeee ffff gggg hhhh iiii jjjj kkkk llll mmmm nnnn oooo pppp";
+        let v = m(vec![
+            (
+                "list",
+                Value::list(vec![
+                    Value::Int(1),
+                    Value::Float(1e6),
+                    m(vec![
+                        ("k", Value::str("v")),
+                        ("j", Value::list(vec![Value::Float(1.0)])),
+                    ]),
+                    Value::list(vec![Value::str("a"), Value::str("<<")]),
+                ]),
+            ),
+            ("long", Value::str(long)),
+            ("ml", Value::str("  lead\nx")),
+            ("yes", Value::str("yes")),
+        ]);
+        assert_eq!(
+            to_yaml_pretty(&v).unwrap(),
+            format!(
+                "list:\n  - 1\n  - 1e+06\n  - j:\n      - 1\n    k: v\n  - - a\n    - <<\n\
+                 long: {long}\nml: |2-\n    lead\n  x\n\"yes\": \"yes\"\n"
+            )
+        );
+        assert_eq!(to_yaml_pretty(&Value::Float(1.0)).unwrap(), "1\n");
+        assert_eq!(to_yaml_pretty(&Value::empty_map()).unwrap(), "{}\n");
+        assert_eq!(to_yaml_pretty(&Value::Nil).unwrap(), "null\n");
     }
 
     #[test]

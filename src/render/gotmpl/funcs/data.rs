@@ -14,6 +14,15 @@ fn to_yaml(args: &[Value]) -> Result<Value, FuncError> {
     ))
 }
 
+/// Helm's `toYamlPretty`: go-yaml v3's encoder with indent 2, without the final newline.
+fn to_yaml_pretty(args: &[Value]) -> Result<Value, FuncError> {
+    arity("toYamlPretty", args, 1)?;
+    let text = encode::to_yaml_pretty(&args[0]).unwrap_or_default();
+    Ok(Value::from(
+        text.strip_suffix('\n').unwrap_or(&text).to_string(),
+    ))
+}
+
 fn must_to_yaml(args: &[Value]) -> Result<Value, FuncError> {
     arity("mustToYaml", args, 1)?;
     let text = encode::to_yaml(&args[0])
@@ -140,7 +149,7 @@ fn from_json_array(args: &[Value]) -> Result<Value, FuncError> {
 pub(super) fn register(r: &mut Registry) {
     r.add("toYaml", to_yaml);
     r.add("mustToYaml", must_to_yaml);
-    r.add("toYamlPretty", to_yaml);
+    r.add("toYamlPretty", to_yaml_pretty);
     r.add("toJson", to_json);
     r.add("mustToJson", must_to_json);
     r.add("fromYaml", from_yaml);
