@@ -166,6 +166,22 @@ fn local() -> Location {
 }
 
 impl GoTime {
+    /// The instant `secs`/`nanos` shown at a fixed `offset` named `zone` (Go's
+    /// `time.FixedZone`; an empty name prints as the numeric offset).
+    pub(super) fn fixed(secs: i64, nanos: u32, offset: i32, zone: &str) -> GoTime {
+        GoTime {
+            secs,
+            nanos,
+            offset,
+            abbr: zone.to_string(),
+        }
+    }
+
+    /// The zone abbreviation or fixed zone name this time is shown in.
+    pub(super) fn zone_name(&self) -> &str {
+        &self.abbr
+    }
+
     fn at(secs: i64, nanos: u32, loc: &Location) -> GoTime {
         let (offset, abbr) = loc.lookup(secs);
         GoTime {
@@ -1052,7 +1068,7 @@ fn time_value(t: GoTime) -> Value {
 }
 
 /// A `time.Time` argument, if it is one.
-fn as_time(v: &Value) -> Option<GoTime> {
+pub(super) fn as_time(v: &Value) -> Option<GoTime> {
     match v {
         Value::Object(o) => o.as_any().downcast_ref::<GoTime>().cloned(),
         _ => None,

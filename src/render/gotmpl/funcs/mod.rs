@@ -48,6 +48,7 @@ mod reflection;
 mod regex;
 mod semver;
 mod strings;
+mod toml;
 mod urls;
 
 /// An error from a template function, printed after `error calling NAME: `.
@@ -106,6 +107,7 @@ pub fn registry() -> &'static Registry {
         regex::register(&mut r);
         semver::register(&mut r);
         strings::register(&mut r);
+        toml::register(&mut r);
         urls::register(&mut r);
         r
     })
