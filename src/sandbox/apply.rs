@@ -622,6 +622,12 @@ fn collect_leaves(value: &Value, schema: SchemaNode, prefix: &mut Path, out: &mu
     }
 }
 
+/// A configured list taken as it is, but with each item merged over nothing (nulls dropped).
+fn fresh_list(items: &[Value], schema: SchemaNode) -> Value {
+    let item_schema = schema.items();
+    Value::Array(items.iter().map(|i| merge(None, i, item_schema)).collect())
+}
+
 /// (modified ∪ added, removed) between two objects' fields.
 fn compare(before: &Leaves, after: &Leaves) -> (BTreeSet<Path>, BTreeSet<Path>) {
     let mut changed = BTreeSet::new();
@@ -683,8 +689,11 @@ fn merge(live: Option<&Value>, config: &Value, schema: SchemaNode) -> Value {
                 }
                 Value::Array(out)
             }
-            ListType::Atomic => config.clone(),
+            ListType::Atomic => fresh_list(config_items, schema),
         },
+        // A list with nothing live to merge into: its items still lose their null fields, as a
+        // typed decode drops them (a chart's `nodePort: null` in a Service port).
+        (_, Value::Array(config_items)) => fresh_list(config_items, schema),
         (_, Value::Object(config_map)) if !schema.is_atomic_map() => {
             let mut out = Map::new();
             for (key, value) in config_map {
@@ -1001,6 +1010,19 @@ mod tests {
             .expect("update entry");
         assert!(update["fieldsV1"]["f:spec"].get("f:replicas").is_none());
         assert!(update["fieldsV1"]["f:spec"].get("f:selector").is_some());
+    }
+
+    #[test]
+    fn null_fields_in_list_items_are_dropped_on_create() {
+        // Helm charts write `nodePort: null` in ClusterIP Service ports; the API server's typed
+        // decode drops it, so neither the stored object nor a later dry run shows it.
+        let svc = gvk("", "Service");
+        let config = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+            "spec": {"ports": [{"name": "tcp", "port": 6379, "nodePort": null}]}});
+        let created = server_side_apply(&svc, None, &config, "rudder", false, T0).expect("apply");
+        let port = &created["spec"]["ports"][0];
+        assert_eq!(port["port"], 6379);
+        assert!(port.get("nodePort").is_none(), "{port}");
     }
 
     #[test]
