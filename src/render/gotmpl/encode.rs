@@ -371,8 +371,7 @@ impl Emitter {
     /// literal block lines start.
     fn scalar(&mut self, s: &str, simple_key: bool, indent: usize) {
         let a = analyze(s);
-        let can_plain =
-            (resolves_to_str(s) || (self.version3 && s == "<<")) && !is_base60_float(s);
+        let can_plain = (resolves_to_str(s) || (self.version3 && s == "<<")) && !is_base60_float(s);
         let mut style = if s.contains('\n') {
             Style::Literal
         } else if can_plain {
@@ -885,7 +884,8 @@ mod tests {
     #[test]
     fn pretty_yaml_matches_go_yaml_v3() {
         // Expected values produced by Helm 4.2.3's toYamlPretty (plus the newline it trims).
-        let long = "aaaa bbbb cccc dddd eeee ffff gggg hhhh iiii jjjj kkkk llll mmmm nnnn oooo pppp";
+        let long =
+            "aaaa bbbb cccc dddd eeee ffff gggg hhhh iiii jjjj kkkk llll mmmm nnnn oooo pppp";
         let v = m(vec![
             (
                 "list",

@@ -381,9 +381,9 @@ fn from_toml(args: &[Value]) -> Result<Value, FuncError> {
     Ok(match text.parse::<toml::Table>() {
         Ok(table) => decode_table(&table),
         Err(e) => {
-            let line = e
-                .span()
-                .map_or(1, |s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let line = e.span().map_or(1, |s| {
+                text[..s.start.min(text.len())].matches('\n').count() + 1
+            });
             let v = Value::empty_map();
             if let Some(d) = v.as_dict() {
                 d.insert(
@@ -426,7 +426,10 @@ mod tests {
             ("empty", Value::empty_map()),
             (
                 "list",
-                l(&[m(&[("name", s("a")), ("v", f(1.0))]), m(&[("name", s("b"))])]),
+                l(&[
+                    m(&[("name", s("a")), ("v", f(1.0))]),
+                    m(&[("name", s("b"))]),
+                ]),
             ),
             (
                 "table",
@@ -446,10 +449,7 @@ mod tests {
         let nested = m(&[(
             "a",
             m(&[
-                (
-                    "b",
-                    m(&[("c", i(1)), ("d", l(&[m(&[("e", i(1))])]))]),
-                ),
+                ("b", m(&[("c", i(1)), ("d", l(&[m(&[("e", i(1))])]))])),
                 ("z", i(2)),
             ]),
         )]);
@@ -507,7 +507,10 @@ mod tests {
             d.get("e").unwrap().to_go_string(),
             "2024-01-02 00:00:00 +0000 date-local"
         );
-        assert_eq!(show("toToml", &[v.clone()]).lines().nth(4), Some("e = 2024-01-02"));
+        assert_eq!(
+            show("toToml", std::slice::from_ref(&v)).lines().nth(4),
+            Some("e = 2024-01-02")
+        );
         assert_eq!(d.get("g").unwrap().to_go_string(), "map[h:true]");
         assert_eq!(d.get("i").unwrap().to_go_string(), "[map[j:1]]");
         let bad = call("fromToml", &[s("a = 1\na = 2")]).unwrap();
