@@ -25,20 +25,28 @@ impl YamlError {
             .location()
             .map(|loc| (loc.line() as usize, loc.column() as usize))
             .unwrap_or((0, 0));
-        let message = err.to_string();
-        // saphyr's message already starts with the position; keep only the description.
-        let message = message
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .trim_start_matches("error: ")
-            .to_string();
+        let text = err.to_string();
+        // saphyr's message is `error: line L column C: DESCRIPTION` followed by a source excerpt;
+        // the position is in the fields already, so keep only the description.
+        let first = text.lines().next().unwrap_or_default();
+        let first = first.strip_prefix("error: ").unwrap_or(first);
         YamlError {
             line,
             column,
-            message,
+            message: strip_position(first).to_string(),
         }
     }
+}
+
+/// `line 3 column 7: text` → `text`; anything else unchanged.
+fn strip_position(message: &str) -> &str {
+    let rest = message.strip_prefix("line ").and_then(|rest| {
+        let (line, rest) = rest.split_once(" column ")?;
+        let (column, rest) = rest.split_once(": ")?;
+        let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        (numeric(line) && numeric(column)).then_some(rest)
+    });
+    rest.unwrap_or(message)
 }
 
 fn read_options() -> serde_saphyr::Options {
@@ -100,5 +108,12 @@ mod tests {
     fn reports_line_and_column() {
         let err = from_str("a: 1\nb: [\n").unwrap_err();
         assert!(err.line >= 2, "{err:?}");
+    }
+
+    #[test]
+    fn names_the_position_once() {
+        let err = from_str("a: [1\n").unwrap_err();
+        assert_eq!(err.to_string(), "line 1, column 4: unclosed bracket '['");
+        assert_eq!(strip_position("line 2 column x: y"), "line 2 column x: y");
     }
 }

@@ -795,3 +795,25 @@ fn fields_edited_with_kubectl_block_an_upgrade_unless_force_conflicts() {
         ok(&sandbox.kubectl(&["get", "deployment", "fc", "-o", "jsonpath={.spec.replicas}"]));
     assert_eq!(replicas, "2");
 }
+
+/// A chart or values error during install reads once, not again as its own `caused by:`.
+#[test]
+fn install_errors_read_once() {
+    let sandbox = Sandbox::start();
+    let cases: [(&[&str], &str); 2] = [
+        (&["--env", "qa"], "unknown environment \"qa\""),
+        (&["--set", "a.b"], "--set \"a.b\""),
+    ];
+    for (extra, needle) in cases {
+        let mut args = vec!["install", "web", WEB];
+        args.extend_from_slice(extra);
+        let out = rudder(&sandbox, &args);
+        let err = stderr(&out);
+        assert!(!out.status.success(), "{err}");
+        assert_eq!(
+            err.matches(needle).count(),
+            1,
+            "{needle:?} not once in:\n{err}"
+        );
+    }
+}

@@ -694,3 +694,55 @@ fn hooks_print_after_manifests_and_can_be_left_out() {
         "{no_hooks}"
     );
 }
+
+/// Each bad input's message reads once: neither the message nor its position is repeated as a
+/// `caused by:` line or inside the message itself.
+#[test]
+fn bad_input_errors_read_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = write_chart(
+        dir.path(),
+        "badver",
+        "apiVersion: v2\nname: badver\nversion: one.two\nengine: tera\n",
+        &[("templates/cm.yaml", CONFIGMAP)],
+    );
+    let values = dir.path().join("broken.yaml");
+    std::fs::write(&values, "replicaCount: 2\nimage:\n  tag: [unclosed\n").unwrap();
+    let cases: [(Vec<&str>, &str); 4] = [
+        (
+            vec!["template", chart.to_str().unwrap()],
+            "\"one.two\" is not a valid SemVer",
+        ),
+        (
+            vec![
+                "template",
+                "web",
+                "charts/web",
+                "-f",
+                values.to_str().unwrap(),
+            ],
+            "broken.yaml:",
+        ),
+        (
+            vec!["template", "web", "charts/web", "--set", "a.b"],
+            "--set \"a.b\"",
+        ),
+        (
+            vec!["template", "web", "charts/web", "--env", "qa"],
+            "unknown environment \"qa\"",
+        ),
+    ];
+    for (args, needle) in cases {
+        let err = fails_with(&args, &[needle]);
+        assert_eq!(
+            err.matches(needle).count(),
+            1,
+            "{needle:?} twice in:\n{err}"
+        );
+        assert!(!err.contains("caused by"), "{err}");
+        assert!(
+            !err.contains(": line "),
+            "position repeated in words: {err}"
+        );
+    }
+}

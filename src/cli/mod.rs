@@ -193,13 +193,25 @@ fn report_error(report: &miette::Report, debug: bool) {
         eprintln!("{report:?}");
         return;
     }
-    let mut text = format!("Error: {report}");
-    let mut source = report.source();
-    while let Some(cause) = source {
-        text.push_str(&format!("\n  caused by: {cause}"));
-        source = cause.source();
+    let causes = std::iter::successors(report.source(), |cause| cause.source());
+    eprintln!("{}", error_text(&report.to_string(), causes));
+}
+
+/// `Error: MESSAGE` and one `caused by:` line per cause, leaving out causes whose text is already
+/// part of the message: many errors embed their source's text in their own (`cannot load chart:
+/// {0}`), and each message should read once.
+fn error_text<'a>(
+    message: &str,
+    causes: impl Iterator<Item = &'a (dyn std::error::Error + 'static)>,
+) -> String {
+    let mut text = format!("Error: {message}");
+    for cause in causes {
+        let cause = cause.to_string();
+        if !cause.is_empty() && !text.contains(&cause) {
+            text.push_str(&format!("\n  caused by: {cause}"));
+        }
     }
-    eprintln!("{text}");
+    text
 }
 
 /// Builds the async runtime for commands that talk to a cluster or the network.
@@ -232,4 +244,47 @@ fn block_sigpipe() {
 /// The error for a command whose implementation has not landed yet.
 pub fn not_implemented(command: &str) -> miette::Report {
     miette::miette!("`rudder {command}` is not implemented yet")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("{0}")]
+    struct Leaf(&'static str);
+
+    #[derive(Debug, thiserror::Error)]
+    enum Outer {
+        #[error("cannot load chart: {0}")]
+        Embeds(#[from] Leaf),
+        #[error("cannot load chart")]
+        Wraps(#[source] Leaf),
+    }
+
+    #[test]
+    fn prints_an_embedded_cause_once() {
+        let err = Outer::Embeds(Leaf("Chart.yaml:5:1: bad version"));
+        let text = error_text(
+            &err.to_string(),
+            std::iter::successors(std::error::Error::source(&err), |c| c.source()),
+        );
+        assert_eq!(
+            text,
+            "Error: cannot load chart: Chart.yaml:5:1: bad version"
+        );
+    }
+
+    #[test]
+    fn prints_a_separate_cause_on_its_own_line() {
+        let err = Outer::Wraps(Leaf("Chart.yaml:5:1: bad version"));
+        let text = error_text(
+            &err.to_string(),
+            std::iter::successors(std::error::Error::source(&err), |c| c.source()),
+        );
+        assert_eq!(
+            text,
+            "Error: cannot load chart\n  caused by: Chart.yaml:5:1: bad version"
+        );
+    }
 }
