@@ -1053,3 +1053,53 @@ fn suppressed_changes_are_shown_as_such_but_never_counted() {
     let out = run(&["--ignore-path", "spec.template", "-o", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }
+
+#[test]
+fn an_immutable_field_change_is_flagged_in_every_format_and_the_upgrade_does_fail() {
+    let sandbox = Sandbox::start();
+    install_web(&sandbox);
+    let secret = format!("secret.apiKey={PLANTED}");
+    let chart = chart_dir();
+    // Same object names, another `app.kubernetes.io/name`: the Deployment's selector changes.
+    let args = [
+        "web",
+        &chart,
+        "--env",
+        "dev",
+        "--set",
+        &secret,
+        "--set",
+        "fullnameOverride=web",
+        "--set",
+        "nameOverride=site",
+    ];
+    let expected = [
+        ("diff", "! immutable field spec.selector changes"),
+        (
+            "simple",
+            "~ default, web, Deployment (apps) (immutable spec.selector)",
+        ),
+        ("json", "\"spec.selector\""),
+        ("markdown", "immutable: spec.selector"),
+    ];
+    for (format, flag) in expected {
+        let out = sandbox
+            .rudder()
+            .args(["diff", "upgrade"])
+            .args(args)
+            .args(["-o", format])
+            .output()
+            .expect("run rudder");
+        let text = ok(&out);
+        assert!(text.contains(flag), "{format}:\n{text}");
+        assert!(!text.contains(PLANTED));
+    }
+    let out = sandbox
+        .rudder()
+        .arg("upgrade")
+        .args(args)
+        .output()
+        .expect("run rudder");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("spec.selector"), "{}", stderr(&out));
+}
