@@ -64,9 +64,13 @@ pub async fn install(
         .or_else(|| cluster.map(|c| c.namespace().to_string()))
         .unwrap_or_else(|| "default".to_string());
     let mut version = 1;
-    if let Some(cluster) = cluster {
+    let capabilities = if let Some(cluster) = cluster {
         let store = Store::new(cluster.clone());
-        let history = store.history(&namespace, &name).await?;
+        // The release's records and the cluster's capabilities do not depend on each other.
+        let (history, capabilities) = tokio::try_join!(
+            store.history(&namespace, &name),
+            rendering::capabilities(Some(cluster))
+        )?;
         if let Some(latest) = history.last() {
             if latest.release.status() != Status::Uninstalled {
                 return Err(ReleaseError::NameInUse {
@@ -77,8 +81,10 @@ pub async fn install(
             }
             version = latest.release.version + 1;
         }
-    }
-    let capabilities = rendering::capabilities(cluster).await?;
+        capabilities
+    } else {
+        rendering::capabilities(None).await?
+    };
     let lookup = cluster.and_then(|c| ClusterLookup::shared(c.clone()));
     let info = ReleaseInfo {
         name: name.clone(),

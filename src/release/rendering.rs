@@ -32,8 +32,9 @@ pub async fn capabilities(cluster: Option<&Cluster>) -> Result<Capabilities, Rel
     let Some(cluster) = cluster else {
         return Ok(offline_capabilities());
     };
-    let (major, minor, git_version) = cluster.server_version().await?;
-    let api_versions = cluster.api_versions().await?;
+    // Two independent round trips: asked at once.
+    let ((major, minor, git_version), api_versions) =
+        tokio::try_join!(cluster.server_version(), cluster.api_versions())?;
     Ok(Capabilities {
         kube_version: KubeVersion {
             version: git_version,

@@ -78,7 +78,11 @@ pub async fn upgrade(
         .clone()
         .unwrap_or_else(|| cluster.namespace().to_string());
     let store = Store::new(cluster.clone());
-    let mut history = store.history(&namespace, &name).await?;
+    // The release's records and the cluster's capabilities do not depend on each other.
+    let (mut history, capabilities) = tokio::try_join!(
+        store.history(&namespace, &name),
+        rendering::capabilities(Some(cluster))
+    )?;
     let installable = history
         .last()
         .is_none_or(|r| r.release.status() == Status::Uninstalled);
@@ -135,7 +139,6 @@ pub async fn upgrade(
         &base.release,
     );
     let version = latest_version + 1;
-    let capabilities = rendering::capabilities(Some(cluster)).await?;
     let info = ReleaseInfo {
         name: name.clone(),
         namespace: namespace.clone(),
