@@ -558,6 +558,56 @@ fn concurrent_upgrades_let_one_hold_the_lock_and_the_other_name_it() {
 }
 
 #[test]
+fn of_two_concurrent_upgrades_one_succeeds_and_the_other_names_the_holder() {
+    // Rollouts take 3s, so the first upgrade holds the release while it waits.
+    let sandbox = Sandbox::start_with(&["--rollout-delay", "3s"]);
+    let dir = failing_chart(&sandbox);
+    let dir = dir.to_str().unwrap().to_string();
+    ok(&rudder(&sandbox, &["install", "app", &dir]));
+    let mut first = sandbox
+        .rudder()
+        .args(["upgrade", "app", &dir, "--set", "tag=v2", "--wait"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn rudder");
+    let stderr_pipe = first.stderr.take().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr_pipe));
+    for line in lines.by_ref() {
+        if line.unwrap_or_default().contains("waiting for") {
+            break;
+        }
+    }
+    let second = rudder(&sandbox, &["upgrade", "app", &dir, "--set", "tag=v3"]);
+    assert_eq!(second.status.code(), Some(1));
+    let err = stderr(&second);
+    let pid = first.id();
+    assert!(
+        err.contains(&format!(
+            "release app is being upgraded by rudder pid {pid} on host"
+        )) && err.contains(" since "),
+        "{err}"
+    );
+    let drained: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(first.wait().unwrap().success(), "{drained:?}");
+    let history = json_of(&rudder(&sandbox, &["history", "app", "-o", "json"]));
+    assert_eq!(
+        statuses(&history),
+        vec![(1, "superseded".into()), (2, "deployed".into())]
+    );
+    assert_eq!(
+        ok(&sandbox.kubectl(&[
+            "get",
+            "deployment",
+            "app",
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].image}",
+        ])),
+        "example.com/app:v2"
+    );
+}
+
+#[test]
 fn a_killed_upgrade_is_recovered_by_the_next_one() {
     let sandbox = Sandbox::start();
     let dir = failing_chart(&sandbox);
