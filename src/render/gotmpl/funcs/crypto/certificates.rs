@@ -4,10 +4,10 @@
 //! Certificates carry what Sprig's do: the common name as the only subject attribute, a
 //! random 128-bit serial, validity from now for the given days, key usages `keyEncipherment`
 //! and `digitalSignature` (plus `keyCertSign` for a CA), extended key usages server and client
-//! auth, and the IP and DNS subject alternative names. Known difference: ring cannot generate
-//! RSA keys, so where Sprig generates an RSA 2048 key we generate an ECDSA P-256 one
-//! (`EC PRIVATE KEY`), and `genPrivateKey "rsa"` is an error. RSA keys given to the
-//! `WithKey` forms are used as they are.
+//! auth, and the IP and DNS subject alternative names. Keys are Sprig's: RSA 2048 for the
+//! generated certificates and RSA 4096 for `genPrivateKey "rsa"` (made with the `rsa` crate,
+//! signed by ring), written as `RSA PRIVATE KEY` (PKCS#1), ECDSA P-256 as `EC PRIVATE KEY`
+//! and Ed25519 as `PRIVATE KEY` (PKCS#8). Known difference: `genPrivateKey "dsa"` is an error.
 
 use std::any::Any;
 use std::net::IpAddr;
@@ -146,16 +146,40 @@ fn pem_decode(text: &str) -> Option<(String, Vec<u8>)> {
     Some((label.to_string(), bytes))
 }
 
-/// A private key in the PEM form Sprig writes: `EC PRIVATE KEY` (SEC1, with the curve named)
-/// for ECDSA and `PRIVATE KEY` (PKCS#8) for the rest.
+/// A private key in the PEM form Sprig writes: `RSA PRIVATE KEY` (PKCS#1) for RSA,
+/// `EC PRIVATE KEY` (SEC1, with the curve named) for ECDSA and `PRIVATE KEY` (PKCS#8) for the
+/// rest.
 fn key_pem(key: &KeyPair) -> String {
     let pkcs8 = key.serialize_der();
+    if key.algorithm() == &rcgen::PKCS_RSA_SHA256 {
+        if let Some(pkcs1) = pkcs8_private_key(&pkcs8) {
+            return pem_block("RSA PRIVATE KEY", pkcs1);
+        }
+    }
     if key.algorithm() == &rcgen::PKCS_ECDSA_P256_SHA256 {
         if let Some(sec1) = pkcs8_to_sec1(&pkcs8) {
             return pem_block("EC PRIVATE KEY", &sec1);
         }
     }
     pem_block("PRIVATE KEY", &pkcs8)
+}
+
+/// The algorithm-specific key inside a PKCS#8 document (PKCS#1 for RSA, SEC1 for EC).
+fn pkcs8_private_key(pkcs8: &[u8]) -> Option<&[u8]> {
+    let (_, outer, _) = read_der(pkcs8)?;
+    let (tag, key) = *der_children(outer)?.get(2)?;
+    (tag == 0x04).then_some(key)
+}
+
+/// A new RSA key of `bits` bits, loaded for signing with SHA256WithRSA (what Go's `x509` uses
+/// for RSA keys).
+fn new_rsa_key(bits: usize) -> Result<KeyPair, String> {
+    use rsa::pkcs1::EncodeRsaPrivateKey as _;
+    let key =
+        rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, bits).map_err(|e| e.to_string())?;
+    let pkcs1 = key.to_pkcs1_der().map_err(|e| e.to_string())?;
+    let pkcs8 = wrap_pkcs8(OID_RSA, &der(0x05, &[]), pkcs1.as_bytes());
+    KeyPair::try_from(pkcs8.as_slice()).map_err(|e| e.to_string())
 }
 
 /// Takes ring's ECPrivateKey out of a PKCS#8 document and names the P-256 curve in it, as
@@ -306,8 +330,9 @@ fn base_params(
     Ok(params)
 }
 
+/// Sprig's key for generated certificates: RSA 2048.
 fn new_key() -> Result<KeyPair, FuncError> {
-    KeyPair::generate().map_err(|e| FuncError::new(format!("error generating key: {e}")))
+    new_rsa_key(2048).map_err(|e| FuncError::new(format!("error generating rsa key: {e}")))
 }
 
 fn creation_error(e: rcgen::Error) -> FuncError {
@@ -439,24 +464,26 @@ fn build_custom_cert(args: &[Value]) -> Result<Value, FuncError> {
     Ok(Value::Object(Rc::new(Certificate { cert, key })))
 }
 
-/// `genPrivateKey TYPE`: a PEM private key of type `ecdsa` or `ed25519`.
+/// `genPrivateKey TYPE`: a PEM private key of type `rsa` (the default, 4096 bits), `ecdsa`
+/// (P-256) or `ed25519`.
 fn gen_private_key(args: &[Value]) -> Result<Value, FuncError> {
     arity("genPrivateKey", args, 1)?;
     let kind = str_param(&args[0]);
-    let alg = match kind.as_str() {
-        "ecdsa" => &rcgen::PKCS_ECDSA_P256_SHA256,
-        "ed25519" => &rcgen::PKCS_ED25519,
-        "" | "rsa" | "dsa" => {
-            return Err(FuncError::new(format!(
-                "rudder cannot generate {} keys; use \"ecdsa\" or \"ed25519\"",
-                if kind.is_empty() { "rsa" } else { &kind }
-            )))
+    let key = match kind.as_str() {
+        "" | "rsa" => new_rsa_key(4096),
+        "ecdsa" => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|e| e.to_string()),
+        "ed25519" => KeyPair::generate_for(&rcgen::PKCS_ED25519).map_err(|e| e.to_string()),
+        "dsa" => {
+            return Err(FuncError::new(
+                "rudder cannot generate dsa keys; use \"rsa\", \"ecdsa\" or \"ed25519\"",
+            ))
         }
         other => return Ok(Value::from(format!("Unknown type {other}"))),
     };
-    let key = KeyPair::generate_for(alg)
-        .map_err(|e| FuncError::new(format!("failed to generate private key: {e}")))?;
-    Ok(Value::from(key_pem(&key)))
+    match key {
+        Ok(key) => Ok(Value::from(key_pem(&key))),
+        Err(e) => Ok(Value::from(format!("failed to generate private key: {e}"))),
+    }
 }
 
 pub(super) fn register(r: &mut Registry) {
@@ -494,7 +521,15 @@ mod tests {
         let ca = call("genCA", &[s("my-ca"), i(365)]).unwrap();
         let ca_parts = parts(&ca);
         assert_eq!(cn_of(&ca_parts.cert), "my-ca");
-        assert!(ca_parts.key.starts_with("-----BEGIN EC PRIVATE KEY-----\n"));
+        // Sprig's CA key: RSA 2048 in PKCS#1.
+        assert!(ca_parts
+            .key
+            .starts_with("-----BEGIN RSA PRIVATE KEY-----\n"));
+        let (_, pkcs1) = pem_decode(&ca_parts.key).unwrap();
+        let rsa_key =
+            <rsa::RsaPrivateKey as rsa::pkcs1::DecodeRsaPrivateKey>::from_pkcs1_der(&pkcs1)
+                .expect("a PKCS#1 RSA key");
+        assert_eq!(rsa::traits::PublicKeyParts::size(&rsa_key), 256);
         let ips = l(&[s("10.0.0.1")]);
         let names = l(&[s("svc.ns.svc"), s("svc")]);
         let leaf = call("genSignedCert", &[s("svc"), ips, names, i(30), ca]).unwrap();
