@@ -746,3 +746,27 @@ fn bad_input_errors_read_once() {
         );
     }
 }
+
+#[test]
+fn get_host_by_name_resolves_only_with_enable_dns() {
+    // Helm: `getHostByName` returns "" unless `--enable-dns` is given.
+    let dir = tempfile::tempdir().unwrap();
+    let chart = write_chart(
+        dir.path(),
+        "dns",
+        "apiVersion: v2\nname: dns\nversion: 0.1.0\n",
+        &[(
+            "templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dns\ndata:\n  \
+             host: {{ getHostByName \"localhost\" | quote }}\n",
+        )],
+    );
+    let chart = chart.to_str().unwrap();
+    let off = stdout(&rudder(&["template", "r", chart]));
+    assert!(off.contains("host: \"\"\n"), "{off}");
+    let on = stdout(&rudder(&["template", "r", chart, "--enable-dns"]));
+    assert!(
+        on.contains("host: \"127.0.0.1\"\n") || on.contains("host: \"::1\"\n"),
+        "{on}"
+    );
+}

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-/// `--env`, `-f`, and the `--set` family.
+/// `--env`, `-f`, the `--set` family, and `--enable-dns`.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ValuesArgs {
     /// Environment overlay: values/<ENV>.yaml in the chart.
@@ -26,12 +26,19 @@ pub struct ValuesArgs {
     /// Set a literal STRING value (the rest of the argument, verbatim).
     #[arg(long = "set-literal", value_name = "EXPR")]
     pub set_literal: Vec<String>,
+    /// Let templates resolve host names with `getHostByName` (off: it returns "").
+    #[arg(long)]
+    pub enable_dns: bool,
 }
 
 impl ValuesArgs {
     /// The flags as [`crate::values::ValuesInputs`], each flag's occurrences in command-line
     /// order (their relative precedence is applied by [`crate::values::compose`]).
+    ///
+    /// Every command that renders a chart reads its values here, so this is also where
+    /// `--enable-dns` takes effect (for the whole process, as for one `helm` run).
     pub fn inputs(&self) -> crate::values::ValuesInputs {
+        crate::render::gotmpl::funcs::network::enable_dns_lookups(self.enable_dns);
         crate::values::ValuesInputs {
             env: self.env.clone().filter(|e| !e.is_empty()),
             files: self.values.clone(),

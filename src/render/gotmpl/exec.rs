@@ -826,7 +826,7 @@ impl<'a> Exec<'a> {
             }
             "getHostByName" => {
                 want(pos, node, name, &argv, 1)?;
-                Ok(Value::str(""))
+                Ok(funcs::network::get_host_by_name(&argv[0]))
             }
             _ => match funcs::registry().get(name) {
                 Some(f) => f(&argv).map_err(|FuncError(e)| {

@@ -42,6 +42,7 @@ mod dicts;
 mod encoding;
 mod lists;
 mod math;
+pub mod network;
 mod paths;
 mod random;
 mod reflection;
