@@ -343,4 +343,39 @@ mod tests {
             assert_eq!(show(name, &args), format!("error: {want}"), "{name}");
         }
     }
+
+    #[test]
+    fn must_variants_return_the_same_and_fail_on_non_lists() {
+        // Helm 4.2.3: `mustFirst "abc"` fails with "Cannot find first on type string",
+        // `mustAppend "x" 1` with "Cannot push on type string".
+        let one_two = || l(&[i(1), i(2)]);
+        assert_eq!(show("mustAppend", &[l(&[i(1)]), i(2)]), "[1 2]");
+        assert_eq!(show("mustPush", &[l(&[i(1)]), i(3)]), "[1 3]");
+        assert_eq!(show("mustPrepend", &[l(&[i(1)]), i(0)]), "[0 1]");
+        assert_eq!(
+            show("mustChunk", &[i(2), l(&[i(1), i(2), i(3)])]),
+            "[[1 2] [3]]"
+        );
+        assert_eq!(
+            show("mustCompact", &[l(&[i(1), s(""), Value::Nil, i(2)])]),
+            "[1 2]"
+        );
+        assert_eq!(show("mustFirst", &[one_two()]), "1");
+        assert_eq!(show("mustLast", &[one_two()]), "2");
+        assert_eq!(show("mustInitial", &[one_two()]), "[1]");
+        assert_eq!(show("mustRest", &[one_two()]), "[2]");
+        assert_eq!(show("mustReverse", &[one_two()]), "[2 1]");
+        assert_eq!(show("mustHas", &[i(1), one_two()]), "true");
+        assert_eq!(show("mustSlice", &[l(&[i(1), i(2), i(3)]), i(1)]), "[2 3]");
+        assert_eq!(show("mustUniq", &[l(&[i(1), i(1), i(2)])]), "[1 2]");
+        assert_eq!(show("mustWithout", &[one_two(), i(1)]), "[2]");
+        assert_eq!(
+            show("mustFirst", &[s("abc")]),
+            "error: Cannot find first on type string"
+        );
+        assert_eq!(
+            show("mustAppend", &[s("x"), i(1)]),
+            "error: Cannot push on type string"
+        );
+    }
 }
