@@ -10,3 +10,16 @@ cargo bench --bench release_flow
 echo
 echo "== diff: rudder diff upgrade of testdata/bench/chart-300 (300 objects), sandbox --latency 20, concurrent vs sequential"
 cargo bench --bench diff_upgrade
+echo
+echo "== render: example charts in-process (1000 renders) and as whole rudder template processes (50 runs), --env prod"
+cargo build --release --quiet --bin rudder --example render_bench
+TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+"$TARGET_DIR/release/examples/render_bench" --rudder "$TARGET_DIR/release/rudder" charts/web charts/redis
+CORPUS="${RUDDER_CORPUS:-$(cd .. && pwd)/shared/corpus}"
+echo
+if [ -f "$CORPUS/timing.json" ]; then
+  echo "== corpus: rudder template on every case of $CORPUS (median of 20 processes) vs Helm 4's fresh process (timing.json)"
+  "$TARGET_DIR/release/examples/render_bench" --rudder "$TARGET_DIR/release/rudder" --corpus "$CORPUS" --processes 20
+else
+  echo "== corpus: not found at $CORPUS (set RUDDER_CORPUS): skipped"
+fi

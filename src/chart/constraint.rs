@@ -34,58 +34,76 @@ const OPS: &str = r"=||!=|>|<|>=|=>|<=|=<|~|~>|\^";
 // Go's `\s` is ASCII whitespace only; Rust's is Unicode, so spell it out.
 const SP: &str = r"[\t\n\x0C\r ]";
 
-struct Patterns {
-    single: Regex,
-    range: Regex,
-    find: Regex,
-    valid: Regex,
-    loose_version: Regex,
+/// Each pattern compiles on first use only: compiling one costs about as much as loading a small
+/// chart, and most renders need none of them.
+macro_rules! pattern {
+    ($name:ident, $re:expr) => {
+        fn $name() -> &'static Regex {
+            static RE: OnceLock<Regex> = OnceLock::new();
+            RE.get_or_init(|| Regex::new(&$re).expect("constant regex"))
+        }
+    };
 }
 
-fn patterns() -> &'static Patterns {
-    static PATTERNS: OnceLock<Patterns> = OnceLock::new();
-    PATTERNS.get_or_init(|| {
-        let build = |re: String| Regex::new(&re).expect("constant regex");
-        Patterns {
-            single: build(format!(r"^{SP}*({OPS}){SP}*({CV}){SP}*$")),
-            range: build(format!(r"{SP}*({CV}){SP}+-{SP}+({CV}){SP}*")),
-            find: build(format!(r"({OPS}){SP}*({CV})")),
-            valid: build(format!(
-                r"^({SP}*({OPS}){SP}*({CV}){SP}*)((?:{SP}+|,{SP}*)({OPS}){SP}*({CV}){SP}*)*$"
-            )),
-            loose_version: build(
-                r"^v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?$"
-                    .to_string(),
-            ),
-        }
-    })
-}
+pattern!(single_pattern, format!(r"^{SP}*({OPS}){SP}*({CV}){SP}*$"));
+pattern!(range_pattern, format!(r"{SP}*({CV}){SP}+-{SP}+({CV}){SP}*"));
+pattern!(find_pattern, format!(r"({OPS}){SP}*({CV})"));
+pattern!(
+    valid_pattern,
+    format!(r"^({SP}*({OPS}){SP}*({CV}){SP}*)((?:{SP}+|,{SP}*)({OPS}){SP}*({CV}){SP}*)*$")
+);
 
 /// Parses a version the way Helm does (Masterminds `NewVersion`): `v` prefix allowed, missing
 /// minor and patch are zero, leading zeros tolerated in the numbers.
+///
+/// Written by hand rather than with Masterminds' regex: every chart load checks its version, and
+/// compiling that regex cost more than the rest of loading a small chart.
 pub fn parse_version(input: &str) -> Result<Version, ConstraintError> {
     let err = || ConstraintError::Version {
         input: input.to_string(),
     };
-    let m = patterns().loose_version.captures(input).ok_or_else(err)?;
-    let number = |i: usize| -> Result<u64, ConstraintError> {
-        match m.get(i) {
-            None => Ok(0),
-            Some(g) => g
-                .as_str()
-                .trim_start_matches('.')
-                .parse()
-                .map_err(|_| err()),
-        }
+    let text = input.strip_prefix('v').unwrap_or(input);
+    let (rest, build) = match text.split_once('+') {
+        Some((rest, build)) => (rest, Some(build)),
+        None => (text, None),
     };
-    let mut version = Version::new(number(1)?, number(2)?, number(3)?);
-    if let Some(pre) = m.get(5) {
-        version.pre = Prerelease::new(pre.as_str()).map_err(|_| err())?;
+    let (core, pre) = match rest.split_once('-') {
+        Some((core, pre)) => (core, Some(pre)),
+        None => (rest, None),
+    };
+    let mut numbers = [0u64; 3];
+    let mut count = 0;
+    for part in core.split('.') {
+        if count == 3 || part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(err());
+        }
+        numbers[count] = part.parse().map_err(|_| err())?;
+        count += 1;
     }
-    if let Some(build) = m.get(8) {
-        version.build = BuildMetadata::new(build.as_str()).map_err(|_| err())?;
+    let mut version = Version::new(numbers[0], numbers[1], numbers[2]);
+    if let Some(pre) = pre {
+        if !is_dotted_identifiers(pre) {
+            return Err(err());
+        }
+        version.pre = Prerelease::new(pre).map_err(|_| err())?;
+    }
+    if let Some(build) = build {
+        if !is_dotted_identifiers(build) {
+            return Err(err());
+        }
+        version.build = BuildMetadata::new(build).map_err(|_| err())?;
     }
     Ok(version)
+}
+
+/// `[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*`, the shape of a prerelease or build suffix.
+fn is_dotted_identifiers(text: &str) -> bool {
+    text.split('.').all(|part| {
+        !part.is_empty()
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    })
 }
 
 /// Masterminds' ordering: build metadata is ignored, prereleases sort below their release.
@@ -146,7 +164,6 @@ impl std::str::FromStr for Constraint {
 impl Constraint {
     /// Parses a constraint with Masterminds' grammar.
     pub fn parse(input: &str) -> Result<Self, ConstraintError> {
-        let p = patterns();
         let rewritten = rewrite_ranges(input);
         let mut groups = Vec::new();
         for part in rewritten.split("||") {
@@ -154,12 +171,12 @@ impl Constraint {
                 input: input.to_string(),
                 part: part.to_string(),
             };
-            if !p.valid.is_match(part) {
+            if !valid_pattern().is_match(part) {
                 return Err(err());
             }
             let mut atoms = Vec::new();
             let mut has_pre = false;
-            let found: Vec<&str> = p.find.find_iter(part).map(|m| m.as_str()).collect();
+            let found: Vec<&str> = find_pattern().find_iter(part).map(|m| m.as_str()).collect();
             let found = if found.is_empty() { vec![part] } else { found };
             for text in found {
                 let atom = parse_atom(text).ok_or_else(err)?;
@@ -184,9 +201,11 @@ impl Constraint {
 
 /// `1.2 - 1.4` becomes `>= 1.2, <= 1.4 `, as Masterminds rewrites it before parsing.
 fn rewrite_ranges(input: &str) -> String {
-    let p = patterns();
     let mut out = input.to_string();
-    for caps in p.range.captures_iter(input) {
+    if !input.contains('-') {
+        return out;
+    }
+    for caps in range_pattern().captures_iter(input) {
         let (Some(whole), Some(low), Some(high)) = (caps.get(0), caps.get(1), caps.get(11)) else {
             continue;
         };
@@ -210,7 +229,7 @@ fn parse_atom(text: &str) -> Option<Atom> {
             patch_dirty: false,
         });
     }
-    let m = patterns().single.captures(text)?;
+    let m = single_pattern().captures(text)?;
     let op = match m.get(1).map_or("", |g| g.as_str()) {
         "" | "=" => Op::TildeOrEqual,
         "!=" => Op::NotEqual,
@@ -376,6 +395,42 @@ pub fn check_kube_version(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The hand-written [`parse_version`] accepts exactly what Masterminds' version regex does.
+    #[test]
+    fn parse_version_matches_masterminds_regex() {
+        let re = Regex::new(
+            r"^v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?$",
+        )
+        .unwrap();
+        let inputs = [
+            "1", "1.2", "1.2.3", "v1.2.3", "01.02.03", "1.2.3.4", "1..2", "1.2.", ".1", "", "v",
+            "vv1", "1.2.3-rc.1", "1.27.3-eks-1", "1.2.3-", "1.2.3-a..b", "1.2.3+build.5",
+            "1.2.3-pre+build", "1.2.3+b+c", "1.2.3+", "1.2-x", "1-0", "x.y.z", "1.2.3 ", " 1.2.3",
+            "1.2.3-ü", "1.2.3--", "1.2.3-+", "99999999999999999999.0.0",
+        ];
+        for input in inputs {
+            let ours = parse_version(input);
+            if re.is_match(input) {
+                let caps = re.captures(input).unwrap();
+                let n = |i| {
+                    caps.get(i)
+                        .map_or(Ok(0), |g: regex::Match| g.as_str().trim_start_matches('.').parse::<u64>())
+                };
+                match (n(1), n(2), n(3)) {
+                    (Ok(a), Ok(b), Ok(c)) => {
+                        let v = ours.unwrap_or_else(|e| panic!("{input:?}: {e}"));
+                        assert_eq!((v.major, v.minor, v.patch), (a, b, c), "{input:?}");
+                        assert_eq!(v.pre.as_str(), caps.get(5).map_or("", |g| g.as_str()), "{input:?}");
+                        assert_eq!(v.build.as_str(), caps.get(8).map_or("", |g| g.as_str()), "{input:?}");
+                    }
+                    _ => assert!(ours.is_err(), "{input:?}"),
+                }
+            } else {
+                assert!(ours.is_err(), "{input:?} parsed as {ours:?}");
+            }
+        }
+    }
 
     #[test]
     fn passes_masterminds_documented_checks() {

@@ -10,9 +10,7 @@
 //! 4. stable-sort manifests, and separately hooks, by the kind order (unknown kinds last, by kind).
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 
-use regex::Regex;
 use serde_json::Value;
 
 mod order;
@@ -145,12 +143,38 @@ pub enum ManifestError {
     },
 }
 
-fn separator() -> &'static Regex {
-    static SEP: OnceLock<Regex> = OnceLock::new();
-    // Go's `\s` is ASCII whitespace without \v; spell it out so Unicode spaces do not split.
-    SEP.get_or_init(|| {
-        Regex::new(r"(?:^|[\t\n\x0C\r ]*\n)---[\t\n\x0C\r ]*").expect("separator regex is valid")
-    })
+/// Go's `\s` without `\v`, as in Helm's separator regex.
+fn is_go_space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | b'\x0C' | b'\r' | b' ')
+}
+
+/// Byte ranges of Helm's document separators, the leftmost-first matches of
+/// `(?:^|\s*\n)---\s*`, found without compiling a regex (which costs more than splitting).
+fn separators(text: &str) -> Vec<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let skip_space = |mut i: usize| {
+        while i < bytes.len() && is_go_space(bytes[i]) {
+            i += 1;
+        }
+        i
+    };
+    let mut found = Vec::new();
+    let mut pos = 0;
+    if text.starts_with("---") {
+        pos = skip_space(3);
+        found.push((0, pos));
+    }
+    while let Some(offset) = text[pos..].find("\n---") {
+        let newline = pos + offset;
+        let mut start = newline;
+        while start > pos && is_go_space(bytes[start - 1]) {
+            start -= 1;
+        }
+        let end = skip_space(newline + 4);
+        found.push((start, end));
+        pos = end;
+    }
+    found
 }
 
 /// Splits one rendered template into its documents as Helm 4 does: split on the separator,
@@ -160,9 +184,9 @@ pub fn split_documents(text: &str) -> Vec<(usize, String)> {
     let mut docs = Vec::new();
     let mut start = 0;
     let mut pieces = Vec::new();
-    for m in separator().find_iter(text) {
-        pieces.push((start, &text[start..m.start()]));
-        start = m.end();
+    for (from, to) in separators(text) {
+        pieces.push((start, &text[start..from]));
+        start = to;
     }
     pieces.push((start, &text[start..]));
     for (offset, piece) in pieces {

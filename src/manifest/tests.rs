@@ -179,3 +179,26 @@ fn matches_helm_template_output_on_the_corpus() {
     );
     assert!(checked > 50, "only {checked} corpus cases found");
 }
+
+/// The hand-written splitter finds exactly the matches of Helm's separator regex.
+#[test]
+fn separators_match_helms_regex() {
+    let re = regex::Regex::new(r"(?:^|[\t\n\x0C\r ]*\n)---[\t\n\x0C\r ]*").unwrap();
+    let pieces = ["---", "\n", " ", "\t", "a", "-", "\r\n", "x: 1", "\x0C", "----"];
+    // Every string of up to four pieces.
+    let mut texts = vec![String::new()];
+    for _ in 0..4 {
+        let mut longer = Vec::new();
+        for t in &texts {
+            for p in pieces {
+                longer.push(format!("{t}{p}"));
+            }
+        }
+        texts.extend(longer);
+    }
+    for text in &texts {
+        let expected: Vec<(usize, usize)> =
+            re.find_iter(text).map(|m| (m.start(), m.end())).collect();
+        assert_eq!(super::separators(text), expected, "{text:?}");
+    }
+}
