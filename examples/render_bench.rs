@@ -117,8 +117,8 @@ struct HelmCase {
 
 fn helm_cases(corpus: &Path) -> Result<Vec<HelmCase>, String> {
     let path = corpus.join("timing.json");
-    let text =
-        std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let timing: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     let cases = timing["cases"]

@@ -99,10 +99,7 @@ pub fn parse_version(input: &str) -> Result<Version, ConstraintError> {
 /// `[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*`, the shape of a prerelease or build suffix.
 fn is_dotted_identifiers(text: &str) -> bool {
     text.split('.').all(|part| {
-        !part.is_empty()
-            && part
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
     })
 }
 
@@ -404,25 +401,59 @@ mod tests {
         )
         .unwrap();
         let inputs = [
-            "1", "1.2", "1.2.3", "v1.2.3", "01.02.03", "1.2.3.4", "1..2", "1.2.", ".1", "", "v",
-            "vv1", "1.2.3-rc.1", "1.27.3-eks-1", "1.2.3-", "1.2.3-a..b", "1.2.3+build.5",
-            "1.2.3-pre+build", "1.2.3+b+c", "1.2.3+", "1.2-x", "1-0", "x.y.z", "1.2.3 ", " 1.2.3",
-            "1.2.3-ü", "1.2.3--", "1.2.3-+", "99999999999999999999.0.0",
+            "1",
+            "1.2",
+            "1.2.3",
+            "v1.2.3",
+            "01.02.03",
+            "1.2.3.4",
+            "1..2",
+            "1.2.",
+            ".1",
+            "",
+            "v",
+            "vv1",
+            "1.2.3-rc.1",
+            "1.27.3-eks-1",
+            "1.2.3-",
+            "1.2.3-a..b",
+            "1.2.3+build.5",
+            "1.2.3-pre+build",
+            "1.2.3+b+c",
+            "1.2.3+",
+            "1.2-x",
+            "1-0",
+            "x.y.z",
+            "1.2.3 ",
+            " 1.2.3",
+            "1.2.3-ü",
+            "1.2.3--",
+            "1.2.3-+",
+            "99999999999999999999.0.0",
         ];
         for input in inputs {
             let ours = parse_version(input);
             if re.is_match(input) {
                 let caps = re.captures(input).unwrap();
                 let n = |i| {
-                    caps.get(i)
-                        .map_or(Ok(0), |g: regex::Match| g.as_str().trim_start_matches('.').parse::<u64>())
+                    caps.get(i).map_or(Ok(0), |g: regex::Match| {
+                        g.as_str().trim_start_matches('.').parse::<u64>()
+                    })
                 };
                 match (n(1), n(2), n(3)) {
                     (Ok(a), Ok(b), Ok(c)) => {
                         let v = ours.unwrap_or_else(|e| panic!("{input:?}: {e}"));
                         assert_eq!((v.major, v.minor, v.patch), (a, b, c), "{input:?}");
-                        assert_eq!(v.pre.as_str(), caps.get(5).map_or("", |g| g.as_str()), "{input:?}");
-                        assert_eq!(v.build.as_str(), caps.get(8).map_or("", |g| g.as_str()), "{input:?}");
+                        assert_eq!(
+                            v.pre.as_str(),
+                            caps.get(5).map_or("", |g| g.as_str()),
+                            "{input:?}"
+                        );
+                        assert_eq!(
+                            v.build.as_str(),
+                            caps.get(8).map_or("", |g| g.as_str()),
+                            "{input:?}"
+                        );
                     }
                     _ => assert!(ours.is_err(), "{input:?}"),
                 }

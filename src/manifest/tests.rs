@@ -184,7 +184,9 @@ fn matches_helm_template_output_on_the_corpus() {
 #[test]
 fn separators_match_helms_regex() {
     let re = regex::Regex::new(r"(?:^|[\t\n\x0C\r ]*\n)---[\t\n\x0C\r ]*").unwrap();
-    let pieces = ["---", "\n", " ", "\t", "a", "-", "\r\n", "x: 1", "\x0C", "----"];
+    let pieces = [
+        "---", "\n", " ", "\t", "a", "-", "\r\n", "x: 1", "\x0C", "----",
+    ];
     // Every string of up to four pieces.
     let mut texts = vec![String::new()];
     for _ in 0..4 {
