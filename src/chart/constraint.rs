@@ -72,13 +72,11 @@ pub fn parse_version(input: &str) -> Result<Version, ConstraintError> {
         None => (rest, None),
     };
     let mut numbers = [0u64; 3];
-    let mut count = 0;
-    for part in core.split('.') {
-        if count == 3 || part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+    for (index, part) in core.split('.').enumerate() {
+        if index == 3 || part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
             return Err(err());
         }
-        numbers[count] = part.parse().map_err(|_| err())?;
-        count += 1;
+        numbers[index] = part.parse().map_err(|_| err())?;
     }
     let mut version = Version::new(numbers[0], numbers[1], numbers[2]);
     if let Some(pre) = pre {
