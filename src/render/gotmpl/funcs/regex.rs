@@ -127,6 +127,21 @@ fn starts_repetition(mut rest: impl Iterator<Item = char>) -> bool {
 
 /// Compiles a Go regular expression, with Go's error prefix.
 fn compile(pattern: &str) -> Result<Regex, FuncError> {
+    // Charts call `regexReplaceAll` with the same few patterns in every helper (bitnami's
+    // `common.names.*`), and compiling a regex costs far more than running it: keep each one.
+    thread_local! {
+        static COMPILED: std::cell::RefCell<std::collections::HashMap<String, Regex>> =
+            std::cell::RefCell::default();
+    }
+    if let Some(re) = COMPILED.with(|c| c.borrow().get(pattern).cloned()) {
+        return Ok(re);
+    }
+    let re = compile_uncached(pattern)?;
+    COMPILED.with(|c| c.borrow_mut().insert(pattern.to_string(), re.clone()));
+    Ok(re)
+}
+
+fn compile_uncached(pattern: &str) -> Result<Regex, FuncError> {
     Regex::new(&translate(pattern)).map_err(|e| {
         let detail = e.to_string();
         let last = detail
