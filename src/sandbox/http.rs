@@ -487,6 +487,12 @@ pub enum Outcome {
         warnings: Vec<String>,
         content_type: Option<&'static str>,
     },
+    /// A stored object answered as it is (no copy), plus `Warning` headers.
+    Stored {
+        code: u16,
+        body: Arc<Value>,
+        warnings: Vec<String>,
+    },
     /// A ready response (watch streams, plain text).
     Raw(Response<Body>),
 }
@@ -531,31 +537,50 @@ impl Outcome {
         }
     }
 
+    /// A stored object (shared, never copied) with warnings.
+    pub fn stored(code: u16, body: Arc<Value>, warnings: Vec<String>) -> Self {
+        Outcome::Stored {
+            code,
+            body,
+            warnings,
+        }
+    }
+
     fn into_response(self, req: &ApiRequest) -> Response<Body> {
         match self {
             Outcome::Raw(r) => r,
+            Outcome::Stored {
+                code,
+                body,
+                warnings,
+            } => with_warnings(encode_object(req, code, &body), warnings),
             Outcome::Object {
                 code,
                 body,
                 warnings,
                 content_type,
             } => {
-                let mut response = match content_type {
+                let response = match content_type {
                     Some(ct) => {
                         bytes_response(code, ct, serde_json::to_vec(&body).unwrap_or_default())
                     }
                     None => encode_object(req, code, &body),
                 };
-                for w in warnings {
-                    let text = format!("299 - \"{}\"", w.replace('"', "\\\""));
-                    if let Ok(v) = HeaderValue::from_str(&text) {
-                        response.headers_mut().append(header::WARNING, v);
-                    }
-                }
-                response
+                with_warnings(response, warnings)
             }
         }
     }
+}
+
+/// Adds one `Warning: 299 - "..."` header per warning, as kubectl prints them.
+fn with_warnings(mut response: Response<Body>, warnings: Vec<String>) -> Response<Body> {
+    for w in warnings {
+        let text = format!("299 - \"{}\"", w.replace('"', "\\\""));
+        if let Ok(v) = HeaderValue::from_str(&text) {
+            response.headers_mut().append(header::WARNING, v);
+        }
+    }
+    response
 }
 
 /// Whether the client prefers Kubernetes protobuf (its first Accept entry).

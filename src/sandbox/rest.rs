@@ -107,6 +107,18 @@ pub fn now() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
+/// [`present`] without a copy when the stored object already says `rt`'s apiVersion and kind
+/// (always for built-in kinds).
+fn present_shared(rt: &ResourceType, object: &Arc<Value>) -> Arc<Value> {
+    let same = object["kind"].as_str() == Some(rt.gvk.kind.as_str())
+        && object["apiVersion"].as_str() == Some(rt.api_version().as_str());
+    if same || !object.is_object() {
+        object.clone()
+    } else {
+        Arc::new(present(rt, object))
+    }
+}
+
 /// An object as served at `rt`'s version (CRD objects are stored once for all versions).
 fn present(rt: &ResourceType, object: &Value) -> Value {
     let mut o = object.clone();
@@ -131,17 +143,23 @@ fn get(
     if target.subresource.as_deref() == Some("scale") {
         return Ok(Outcome::json(200, scale_of(&obj)));
     }
-    let object = present(&target.rt, &obj);
+    let object = present_shared(&target.rt, &obj);
     if table::wants_table(req.header("accept")) {
         let rv = object["metadata"]["resourceVersion"]
             .as_str()
             .unwrap_or("")
             .to_string();
         let include = req.query("includeObject").unwrap_or("Metadata");
-        let t = table::render(&target.rt, &[object], &rv, include, chrono::Utc::now());
+        let t = table::render(
+            &target.rt,
+            &[(*object).clone()],
+            &rv,
+            include,
+            chrono::Utc::now(),
+        );
         return Ok(Outcome::typed(200, t, table::CONTENT_TYPE));
     }
-    Ok(Outcome::json(200, object))
+    Ok(Outcome::stored(200, object, Vec::new()))
 }
 
 /// The `autoscaling/v1` Scale of a workload, as its `/scale` subresource serves it.
@@ -188,8 +206,7 @@ fn write_scale(
         ScaleWrite::Patch(PatchType::Apply) => {
             let text = std::str::from_utf8(&req.body)
                 .map_err(|_| ApiError::bad_request("patch body is not UTF-8"))?;
-            crate::yaml::from_str(text)
-                .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?
+            decode_apply_body(text)?
         }
         ScaleWrite::Patch(_) => serde_json::from_slice(&req.body).map_err(|e| {
             ApiError::bad_request(format!("error decoding patch body as JSON: {e}"))
@@ -1065,7 +1082,7 @@ fn create(server: &Server, req: &ApiRequest, target: &Target) -> Result<Outcome,
         }
         finish_write(txn, rt, &opts, &key, None, object, None, false)
     })?;
-    Ok(Outcome::object(201, present(rt, &stored), warnings))
+    Ok(Outcome::stored(201, present_shared(rt, &stored), warnings))
 }
 
 fn update(
@@ -1105,7 +1122,19 @@ fn update(
         }
         finish_write(txn, rt, &opts, &key, Some(&old), object, sub, false)
     })?;
-    Ok(Outcome::object(200, present(rt, &stored), warnings))
+    Ok(Outcome::stored(200, present_shared(rt, &stored), warnings))
+}
+
+/// Decodes an apply patch (YAML). kubectl, Helm and kube-rs send JSON, which is YAML too: that
+/// common case is read by the JSON parser, many times faster, with the same result.
+fn decode_apply_body(text: &str) -> Result<Value, ApiError> {
+    if text.trim_start().starts_with('{') {
+        if let Ok(value) = serde_json::from_str::<Value>(text) {
+            return Ok(value);
+        }
+    }
+    crate::yaml::from_str(text)
+        .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))
 }
 
 /// The four patch content types.
@@ -1161,8 +1190,7 @@ fn patch_object(
     let text = std::str::from_utf8(&req.body)
         .map_err(|_| ApiError::bad_request("patch body is not UTF-8"))?;
     let patch_body: Value = if kind == PatchType::Apply {
-        crate::yaml::from_str(text)
-            .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?
+        decode_apply_body(text)?
     } else {
         serde_json::from_str(text)
             .map_err(|e| ApiError::bad_request(format!("error decoding patch body as JSON: {e}")))?
@@ -1171,35 +1199,22 @@ fn patch_object(
     let key = ObjectKey::new(rt, &namespace, name);
     let sub = target.subresource.as_deref();
     let mut warnings = Vec::new();
+    // An apply's merge is the costly part: it is computed before taking the store's write lock,
+    // against the object as it is now, and reused under the lock if nobody changed the object
+    // meanwhile (otherwise computed again there), so concurrent applies use every core.
+    let prepared = if kind == PatchType::Apply {
+        let config = prepare_apply_config(rt, &opts, &patch_body, name, &namespace)?;
+        let snapshot = server.store.read(|st| st.get(&key).cloned());
+        let merged = merge_apply(rt, &opts, snapshot.as_ref(), &config.0, sub, force, name);
+        Some((config, snapshot, merged))
+    } else {
+        None
+    };
     let (code, stored) = server.store.write(opts.dry_run, |txn| {
         let old = txn.get(&key);
-        if kind == PatchType::Apply {
-            let mut config = patch_body.clone();
-            if !config.is_object() {
-                return Err(ApiError::bad_request("apply patch must be an object"));
-            }
-            if config["kind"].as_str().is_none_or(str::is_empty) || config["apiVersion"].as_str().is_none_or(str::is_empty) {
-                return Err(ApiError::bad_request("invalid object: apiVersion and kind must be set in an apply patch"));
-            }
-            check_type(rt, &mut config)?;
-            match config["metadata"]["name"].as_str() {
-                Some(n) if n != name => {
-                    return Err(ApiError::bad_request(format!(
-                        "the name of the object ({n}) does not match the name on the URL ({name})"
-                    )))
-                }
-                _ => {}
-            }
-            if rt.namespaced {
-                if let Some(ns) = config["metadata"]["namespace"].as_str() {
-                    if !ns.is_empty() && ns != namespace {
-                        return Err(ApiError::bad_request(
-                            "the namespace of the provided object does not match the namespace sent on the request",
-                        ));
-                    }
-                }
-            }
-            warnings = opts.check_fields(rt, &mut config)?;
+        if let Some((config, snapshot, merged)) = &prepared {
+            let (config, warned) = config;
+            warnings = warned.clone();
             if old.is_none() {
                 if sub.is_some() {
                     return Err(ApiError::not_found(rt, name));
@@ -1209,31 +1224,20 @@ fn patch_object(
                     require_namespace(txn, &namespace)?;
                 }
             }
-            let merged = apply::server_side_apply_to(
-                &rt.gvk,
-                old.as_deref(),
-                &config,
-                &opts.manager,
-                sub,
-                force.unwrap_or(false),
-                &now(),
-            )
-            .map_err(|c| {
-                let live = old.clone();
-                let api_version = move |m: &str| -> String {
-                    live.as_ref()
-                        .and_then(|l| l["metadata"]["managedFields"].as_array().cloned())
-                        .into_iter()
-                        .flatten()
-                        .find(|e| e["manager"] == m && e["operation"] == "Update")
-                        .and_then(|e| e["apiVersion"].as_str().map(|v| format!(" using {v}")))
-                        .unwrap_or_default()
-                };
-                ApiError::apply_conflicts(rt, name, &c.conflicts, &api_version)
-            })?;
-            let mut merged = merged;
+            let unchanged = match (&old, snapshot) {
+                (Some(now), Some(then)) => Arc::ptr_eq(now, then),
+                (None, None) => true,
+                _ => false,
+            };
+            let mut merged = if unchanged {
+                merged.clone()?
+            } else {
+                merge_apply(rt, &opts, old.as_ref(), config, sub, force, name)?
+            };
             if !merged.is_object() {
-                return Err(ApiError::internal("server-side apply produced a non-object"));
+                return Err(ApiError::internal(
+                    "server-side apply produced a non-object",
+                ));
             }
             check_type(rt, &mut merged)?;
             let created = old.is_none();
@@ -1266,7 +1270,81 @@ fn patch_object(
         let stored = finish_write(txn, rt, &opts, &key, Some(&old), patched, sub, false)?;
         Ok((200, stored))
     })?;
-    Ok(Outcome::object(code, present(rt, &stored), warnings))
+    Ok(Outcome::stored(code, present_shared(rt, &stored), warnings))
+}
+
+/// The apply configuration after the checks that do not depend on the live object, with the
+/// unknown-field warnings.
+fn prepare_apply_config(
+    rt: &ResourceType,
+    opts: &WriteOptions,
+    patch_body: &Value,
+    name: &str,
+    namespace: &str,
+) -> Result<(Value, Vec<String>), ApiError> {
+    let mut config = patch_body.clone();
+    if !config.is_object() {
+        return Err(ApiError::bad_request("apply patch must be an object"));
+    }
+    if config["kind"].as_str().is_none_or(str::is_empty)
+        || config["apiVersion"].as_str().is_none_or(str::is_empty)
+    {
+        return Err(ApiError::bad_request(
+            "invalid object: apiVersion and kind must be set in an apply patch",
+        ));
+    }
+    check_type(rt, &mut config)?;
+    match config["metadata"]["name"].as_str() {
+        Some(n) if n != name => {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({n}) does not match the name on the URL ({name})"
+            )))
+        }
+        _ => {}
+    }
+    if rt.namespaced {
+        if let Some(ns) = config["metadata"]["namespace"].as_str() {
+            if !ns.is_empty() && ns != namespace {
+                return Err(ApiError::bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request",
+                ));
+            }
+        }
+    }
+    let warnings = opts.check_fields(rt, &mut config)?;
+    Ok((config, warnings))
+}
+
+/// Server-side apply of `config` onto `live`, with conflicts as the server's 409.
+fn merge_apply(
+    rt: &ResourceType,
+    opts: &WriteOptions,
+    live: Option<&Arc<Value>>,
+    config: &Value,
+    sub: Option<&str>,
+    force: Option<bool>,
+    name: &str,
+) -> Result<Value, ApiError> {
+    apply::server_side_apply_to(
+        &rt.gvk,
+        live.map(|l| &**l),
+        config,
+        &opts.manager,
+        sub,
+        force.unwrap_or(false),
+        &now(),
+    )
+    .map_err(|c| {
+        let api_version = |m: &str| -> String {
+            live.and_then(|l| l["metadata"]["managedFields"].as_array())
+                .into_iter()
+                .flatten()
+                .find(|e| e["manager"] == m && e["operation"] == "Update")
+                .and_then(|e| e["apiVersion"].as_str().map(|v| format!(" using {v}")))
+                .unwrap_or_default()
+        };
+        ApiError::apply_conflicts(rt, name, &c.conflicts, &api_version)
+    })
 }
 
 /// DeleteOptions of a request: body (JSON or protobuf) and query parameters.

@@ -14,8 +14,10 @@ use tokio::sync::{broadcast, watch};
 
 use super::resources::{custom_types, Catalog, ResourceKey, ResourceType};
 
-/// How many changes are kept for watches resuming from an older resourceVersion.
-const HISTORY: usize = 50_000;
+/// How many changes are kept for watches resuming from an older resourceVersion, and how far a
+/// watch may fall behind before it is told 410 Gone. Each retained change holds its objects, so
+/// this bounds the memory a long-running sandbox spends on the past (a real server compacts too).
+const HISTORY: usize = 16_384;
 
 /// Where an object lives: its collection, namespace ("" if cluster-scoped) and name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -174,7 +176,7 @@ pub struct Store {
 impl Store {
     /// An empty store serving the built-in kinds, with the standard namespaces.
     pub fn new() -> Self {
-        let (changes, _) = broadcast::channel(65_536);
+        let (changes, _) = broadcast::channel(HISTORY);
         let (committed, _) = watch::channel(0);
         Store {
             state: Mutex::new(State {

@@ -155,8 +155,11 @@ impl Trouble {
 
     /// The failure the first matching rule with failures left prescribes, consuming one.
     pub fn fault_for(&self, request: &ApiRequest) -> Option<Failure> {
-        let target = Target::of(request);
         let mut faults = lock(&self.faults);
+        if faults.is_empty() {
+            return None;
+        }
+        let target = Target::of(request);
         let rule = faults
             .iter_mut()
             .find(|r| r.remaining != Some(0) && r.matcher.matches(&target))?;
