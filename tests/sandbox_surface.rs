@@ -359,3 +359,84 @@ fn state_is_saved_on_every_change_not_only_at_shutdown() {
     let namespaces = ok(&second.kubectl(&["get", "ns", "-o", "name"]));
     assert!(namespaces.contains("namespace/kube-system"), "{namespaces}");
 }
+
+#[test]
+fn immutable_fields_are_refused_as_kubectl_shows_them() {
+    let sandbox = Sandbox::start_with(&["--no-controllers"]);
+    let job = "apiVersion: batch/v1
+kind: Job
+metadata: {name: once}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - {name: run, image: busybox:1.36}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: frozen}
+immutable: true
+data: {k: v}
+";
+    ok(&sandbox.kubectl_stdin(&["apply", "-f", "-"], job));
+
+    let changed = job
+        .replace("image: busybox:1.36", "image: busybox:1.37")
+        .replace("ReadWriteOnce", "ReadWriteMany")
+        .replace("data: {k: v}", "data: {k: w}");
+    let out = sandbox.kubectl_stdin(&["apply", "-f", "-"], &changed);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("Job.batch \"once\" is invalid"), "{err}");
+    assert!(err.contains("spec.template: Invalid value"), "{err}");
+    assert!(err.contains("field is immutable"), "{err}");
+    assert!(
+        err.contains("PersistentVolumeClaim \"data\" is invalid: spec: Forbidden: spec is immutable after creation"),
+        "{err}"
+    );
+    assert!(
+        err.contains("ConfigMap \"frozen\" is invalid: data: Forbidden: field is immutable when `immutable` is set"),
+        "{err}"
+    );
+
+    let ip = jsonpath(&sandbox, "svc/web", "{.spec.clusterIP}");
+    assert!(ip.starts_with("10."), "{ip}");
+    let moved = sandbox.kubectl(&[
+        "patch",
+        "svc",
+        "web",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"clusterIP":"10.96.200.200","clusterIPs":["10.96.200.200"]}}"#,
+    ]);
+    assert!(!moved.status.success());
+    assert!(
+        stderr(&moved).contains("may not change once set"),
+        "{}",
+        stderr(&moved)
+    );
+    assert_eq!(jsonpath(&sandbox, "svc/web", "{.spec.clusterIP}"), ip);
+    assert_eq!(
+        jsonpath(
+            &sandbox,
+            "job/once",
+            "{.spec.template.spec.containers[0].image}"
+        ),
+        "busybox:1.36"
+    );
+}
