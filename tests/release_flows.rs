@@ -691,11 +691,20 @@ fn upgrade_install_installs_then_upgrades_and_test_runs_test_hooks() {
         stderr(&missing)
     );
 
-    ok(&rudder(&sandbox, &["upgrade", "--install", "ui", dir]));
-    ok(&rudder(
+    // Like Helm, `--install` of a missing release reports an install, then later runs upgrade.
+    let installed = ok(&rudder(&sandbox, &["upgrade", "--install", "ui", dir]));
+    assert!(
+        !installed.contains("has been upgraded") && installed.contains("REVISION: 1"),
+        "{installed}"
+    );
+    let upgraded = ok(&rudder(
         &sandbox,
         &["upgrade", "--install", "ui", dir, "--set", "n=2"],
     ));
+    assert!(
+        upgraded.contains("has been upgraded") && upgraded.contains("REVISION: 2"),
+        "{upgraded}"
+    );
     let history = json_of(&rudder(&sandbox, &["history", "ui", "-o", "json"]));
     assert_eq!(
         statuses(&history),

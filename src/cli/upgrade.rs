@@ -122,7 +122,15 @@ pub fn run(args: Args, global: &GlobalArgs) -> CliResult {
         None => runtime.block_on(upgrade(&cluster, &options, &progress)),
     }
     .into_diagnostic()?;
-    if args.apply.output == release_args::OutputFormat::Table {
+    // `--install` of a release that did not exist installs it; like Helm, it then reports an
+    // install (the progress line said so), not an upgrade. Only a first revision was deployed
+    // first and last at the same moment.
+    let installed = outcome
+        .release
+        .info
+        .as_ref()
+        .is_some_and(|info| info.first_deployed == info.last_deployed);
+    if args.apply.output == release_args::OutputFormat::Table && !installed {
         println!(
             "Release {:?} has been upgraded. Happy Helming!",
             outcome.release.name
