@@ -6,31 +6,17 @@
 //! release record reads (Secrets) and discovery, for the default concurrency (16) and for the
 //! sequential baseline (`--concurrency 1`). Numbers, not assertions.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod support;
+use support::{http, Sandbox};
+
 const LATENCY_MS: &str = "20";
 const OBJECTS: usize = 300;
 const RUNS: usize = 3;
-
-/// One raw HTTP/1.1 request to the sandbox; returns the body (`Connection: close`, so the body
-/// is everything after the head; the control API answers with a Content-Length).
-fn http(host: &str, method: &str, path: &str) -> String {
-    let mut stream = TcpStream::connect(host).expect("connect to the sandbox");
-    let head =
-        format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
-    stream.write_all(head.as_bytes()).expect("send");
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).expect("read");
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    text.split_once("\r\n\r\n")
-        .map_or(String::new(), |(_, b)| b.to_string())
-}
 
 /// Requests answered since the last call, by kind.
 #[derive(Default)]
@@ -43,9 +29,9 @@ struct Requests {
 }
 
 fn take_requests(host: &str) -> Requests {
-    let body = http(host, "GET", "/sandbox/requests");
+    let body = http(host, "GET", "/sandbox/requests", "");
     let answer: Value = serde_json::from_str(&body).expect("requests JSON");
-    http(host, "DELETE", "/sandbox/requests");
+    http(host, "DELETE", "/sandbox/requests", "");
     let mut r = Requests::default();
     for request in answer["requests"].as_array().into_iter().flatten() {
         r.total += 1;
@@ -62,55 +48,6 @@ fn take_requests(host: &str) -> Requests {
         }
     }
     r
-}
-
-struct Sandbox {
-    child: Child,
-    host: String,
-    kubeconfig: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_sandbox(exe: &str) -> Sandbox {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let kubeconfig = dir.path().join("kubeconfig");
-    let mut child = Command::new(exe)
-        .args([
-            "sandbox",
-            "--listen",
-            "127.0.0.1:0",
-            "--latency",
-            LATENCY_MS,
-        ])
-        .arg("--kubeconfig")
-        .arg(&kubeconfig)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start rudder sandbox");
-    let mut line = String::new();
-    let stdout = child.stdout.take().expect("stdout");
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("ready line");
-    let host = line
-        .split_whitespace()
-        .nth(2)
-        .and_then(|u| u.strip_prefix("http://"))
-        .expect("ready line has the URL")
-        .to_string();
-    Sandbox {
-        child,
-        host,
-        kubeconfig,
-        _dir: dir,
-    }
 }
 
 /// Runs `rudder ARGS`; returns its wall time and stdout.
@@ -134,7 +71,7 @@ fn rudder(exe: &str, sandbox: &Sandbox, args: &[&str]) -> (Duration, String) {
 fn main() {
     let exe = env!("CARGO_BIN_EXE_rudder");
     let chart = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/bench/chart-300");
-    let sandbox = start_sandbox(exe);
+    let sandbox = Sandbox::start(exe, &["--latency", LATENCY_MS]);
     let host = sandbox.host.clone();
     rudder(exe, &sandbox, &["install", "bench", chart]);
     take_requests(&host);

@@ -8,49 +8,17 @@
 //! CPU time tells the tools apart on a busy machine, where wall time mostly measures the wait
 //! for a core. Numbers, not assertions.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod support;
+use support::{http, Sandbox};
+
 const LATENCY_MS: &str = "20";
 const NEW_TAG: &str = "1.28";
-
-/// One raw HTTP/1.1 request to the sandbox (control API or Kubernetes); returns the body.
-fn http(host: &str, method: &str, path: &str, body: &str) -> String {
-    let mut stream = TcpStream::connect(host).expect("connect to the sandbox");
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).expect("send");
-    stream.write_all(body.as_bytes()).expect("send");
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).expect("read");
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    if text.contains("Transfer-Encoding: chunked") || text.contains("transfer-encoding: chunked") {
-        dechunk(body)
-    } else {
-        body.to_string()
-    }
-}
-
-fn dechunk(mut data: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = data.split_once("\r\n") {
-        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if size == 0 || rest.len() < size {
-            break;
-        }
-        out.push_str(&rest[..size]);
-        data = rest[size..].trim_start_matches("\r\n");
-    }
-    out
-}
 
 /// Requests answered since the last call: (total, object writes, release records, other reads).
 fn take_requests(host: &str) -> (usize, usize, usize, usize) {
@@ -71,55 +39,6 @@ fn take_requests(host: &str) -> (usize, usize, usize, usize) {
         }
     }
     (requests.len(), writes, records, reads)
-}
-
-struct Sandbox {
-    child: Child,
-    host: String,
-    kubeconfig: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_sandbox(exe: &str) -> Sandbox {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let kubeconfig = dir.path().join("kubeconfig");
-    let mut child = Command::new(exe)
-        .args([
-            "sandbox",
-            "--listen",
-            "127.0.0.1:0",
-            "--latency",
-            LATENCY_MS,
-        ])
-        .arg("--kubeconfig")
-        .arg(&kubeconfig)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start rudder sandbox");
-    let mut line = String::new();
-    let stdout = child.stdout.take().expect("stdout");
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("ready line");
-    let host = line
-        .split_whitespace()
-        .nth(2)
-        .and_then(|u| u.strip_prefix("http://"))
-        .expect("ready line has the URL")
-        .to_string();
-    Sandbox {
-        child,
-        host,
-        kubeconfig,
-        _dir: dir,
-    }
 }
 
 fn create_namespace(host: &str, name: &str) {
@@ -214,7 +133,7 @@ fn row(tool: &str, step: &str, took: (Duration, Duration), requests: (usize, usi
 fn main() {
     let exe = env!("CARGO_BIN_EXE_rudder");
     let chart = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/bench/chart-300");
-    let sandbox = start_sandbox(exe);
+    let sandbox = Sandbox::start(exe, &["--latency", LATENCY_MS]);
     let host = sandbox.host.clone();
     create_namespace(&host, "bench-rudder");
     create_namespace(&host, "bench-helm");

@@ -3,12 +3,13 @@
 //! Reports GETs per second and server-side-apply PATCHes per second with 8 concurrent clients,
 //! and the sandbox's resident memory holding 10,000 ConfigMaps. Numbers, not assertions.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader as AsyncBufReader};
 use tokio::net::TcpStream;
+
+mod support;
+use support::Sandbox;
 
 const CLIENTS: usize = 8;
 const OBJECTS: usize = 10_000;
@@ -110,25 +111,8 @@ where
 
 fn main() {
     let exe = env!("CARGO_BIN_EXE_rudder");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = Command::new(exe)
-        .args(["sandbox", "--listen", "127.0.0.1:0", "--kubeconfig"])
-        .arg(dir.path().join("kubeconfig"))
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start rudder sandbox");
-    let pid = child.id();
-    let mut line = String::new();
-    let stdout = child.stdout.take().expect("stdout");
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("ready line");
-    let host = line
-        .split_whitespace()
-        .nth(2)
-        .and_then(|u| u.strip_prefix("http://"))
-        .expect("ready line has the URL")
-        .to_string();
+    let sandbox = Sandbox::start(exe, &[]);
+    let (host, pid) = (sandbox.host.clone(), sandbox.pid());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -227,6 +211,5 @@ fn main() {
         );
         println!("memory:  {} MiB RSS after the runs", rss_kib(pid) / 1024);
     });
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(sandbox);
 }
