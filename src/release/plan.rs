@@ -20,8 +20,8 @@ use crate::cluster::{ApplyOptions, Cluster, ObjectRef};
 
 use super::apply::{self, Context, Desired, RESOURCE_POLICY_ANNOTATION};
 use super::storage::{self, Release, Status};
-use super::upgrade::{cleanup_created, supersede_deployed};
-use super::{install, lock, rollback, ApplySettings, Outcome, Progress, ReleaseError, Store};
+use super::upgrade::{recover, roll_out, Rollout};
+use super::{ApplySettings, Outcome, Progress, ReleaseError, Store};
 
 /// `apiVersion` of a plan file.
 pub const PLAN_API_VERSION: &str = "rudder.dev/v1";
@@ -358,77 +358,36 @@ pub async fn apply_plan(
         .map(|o| (o.reference(), o.keep))
         .collect();
     let checked = apply::check(&ctx, &desired).await?;
-    store.prune(&history, settings.history_max).await?;
     let mut record = plan.revision.clone();
     record.labels = plan.release.labels.clone();
     if let Some(info) = record.info.as_mut() {
         info.last_deployed = Some(storage::now_go());
     }
     record.set_status(Status::PendingUpgrade, "Preparing upgrade (from a plan)");
-    let held = lock::acquire(&store, &record, settings.timeout).await?;
-    let kept: Vec<String> = removed
-        .iter()
-        .filter(|(_, keep)| *keep)
-        .map(|(r, _)| r.to_string())
-        .collect();
-    let result = install::deploy(
+    let base = &latest.release;
+    let rollout = Rollout {
+        event: "upgrade",
+        done: "Upgrade complete".into(),
+        base,
+    };
+    match roll_out(
         &ctx,
+        &store,
+        &history,
+        &mut record,
         &desired,
         &checked,
         &removed,
-        &mut record.hooks,
-        "upgrade",
+        rollout,
     )
-    .await;
-    let base = latest.release.clone();
-    match result {
-        Ok(()) => {
-            supersede_deployed(&store, &history).await?;
-            let description = settings
-                .description
-                .clone()
-                .unwrap_or_else(|| "Upgrade complete".into());
-            record.set_status(Status::Deployed, description);
-            held.finish(&record).await?;
-            Ok(Outcome {
-                release: record,
-                kept,
-                notices: Vec::new(),
-            })
-        }
-        Err(failure) => {
-            record.set_status(
-                Status::Failed,
-                format!("Upgrade {name:?} failed: {failure}"),
-            );
-            held.finish(&record).await?;
-            if settings.cleanup_on_fail {
-                cleanup_created(&ctx, &desired, &base).await;
-            }
-            if !settings.rollback_on_failure {
-                return Err(failure);
-            }
-            let rollback_options = rollback::RollbackOptions {
-                name: name.clone(),
-                namespace: Some(namespace.clone()),
-                revision: base.version,
-                settings: ApplySettings {
-                    rollback_on_failure: false,
-                    ..settings.clone()
-                },
-            };
-            let recovery = match rollback::rollback(cluster, &rollback_options, progress).await {
-                Ok(done) => format!(
-                    "rolled back to revision {} (now revision {})",
-                    base.version, done.release.version
-                ),
-                Err(e) => format!("rolling back failed as well: {e}"),
-            };
-            Err(ReleaseError::RolledBack {
-                failure: Box::new(failure),
-                recovery,
-            })
-        }
+    .await
+    {
+        Ok(kept) => Ok(Outcome {
+            release: record,
+            kept,
+            notices: Vec::new(),
+        }),
+        Err(failure) => Err(recover(cluster, settings, base, failure, progress).await),
     }
 }
 

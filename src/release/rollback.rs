@@ -4,11 +4,10 @@
 use crate::cluster::Cluster;
 
 use super::apply::{self, Context};
-use super::install;
 use super::rendering::{check_size, objects_of_manifest};
 use super::storage::{self, HookExecution, Release, Status};
 use super::store;
-use super::upgrade::{cleanup_created, removed_objects, supersede_deployed};
+use super::upgrade::{removed_objects, roll_out, Rollout};
 use super::{lock, ApplySettings, DryRun, Outcome, Progress, ReleaseError, Store};
 
 /// What `rollback` needs beyond the shared apply settings.
@@ -128,48 +127,25 @@ pub async fn rollback(
         }
         DryRun::None => {}
     }
-    store.prune(&history, options.settings.history_max).await?;
-    let held = lock::acquire(&store, &record, options.settings.timeout).await?;
-    let kept: Vec<String> = removed
-        .iter()
-        .filter(|(_, keep)| *keep)
-        .map(|(r, _)| r.to_string())
-        .collect();
-    let result = install::deploy(
+    let rollout = Rollout {
+        event: "rollback",
+        done: format!("Rollback to {target_version}"),
+        base: &current,
+    };
+    let kept = roll_out(
         &ctx,
+        &store,
+        &history,
+        &mut record,
         &desired,
         &plan,
         &removed,
-        &mut record.hooks,
-        "rollback",
+        rollout,
     )
-    .await;
-    match result {
-        Ok(()) => {
-            supersede_deployed(&store, &history).await?;
-            let description = options
-                .settings
-                .description
-                .clone()
-                .unwrap_or_else(|| format!("Rollback to {target_version}"));
-            record.set_status(Status::Deployed, description);
-            held.finish(&record).await?;
-            Ok(Outcome {
-                release: record,
-                kept,
-                notices,
-            })
-        }
-        Err(failure) => {
-            record.set_status(
-                Status::Failed,
-                format!("Rollback {name:?} failed: {failure}"),
-            );
-            held.finish(&record).await?;
-            if options.settings.cleanup_on_fail {
-                cleanup_created(&ctx, &desired, &current).await;
-            }
-            Err(failure)
-        }
-    }
+    .await?;
+    Ok(Outcome {
+        release: record,
+        kept,
+        notices,
+    })
 }

@@ -224,75 +224,136 @@ pub async fn upgrade(
             notices,
         });
     }
-    store.prune(&history, options.settings.history_max).await?;
-    let held = lock::acquire(&store, &record, options.settings.timeout).await?;
+    let rollout = Rollout {
+        event: "upgrade",
+        done: "Upgrade complete".into(),
+        base: &base.release,
+    };
+    match roll_out(
+        &ctx,
+        &store,
+        &history,
+        &mut record,
+        &desired,
+        &plan,
+        &removed,
+        rollout,
+    )
+    .await
+    {
+        Ok(kept) => Ok(Outcome {
+            release: record,
+            kept,
+            notices,
+        }),
+        Err(failure) => {
+            Err(recover(cluster, &options.settings, &base.release, failure, progress).await)
+        }
+    }
+}
+
+/// How a new revision of an existing release is rolled out: by `upgrade` or `rollback`.
+pub(crate) struct Rollout<'a> {
+    /// The hook event and the word for failures: `upgrade` or `rollback`.
+    pub event: &'static str,
+    /// The description of the revision once deployed, unless `--description` says otherwise.
+    pub done: String,
+    /// The revision rolled out from: `--cleanup-on-fail` deletes only what it did not have.
+    pub base: &'a Release,
+}
+
+/// Deploys `record` over an existing release, the part upgrade, upgrade from a plan and rollback
+/// share: prunes history, takes the release lock with the pending revision, runs hooks, applies,
+/// deletes what the chart dropped, waits, and records the outcome — deployed (superseding the
+/// previously deployed revision) or failed with the reason, then `--cleanup-on-fail`.
+/// Returns the objects kept by `helm.sh/resource-policy: keep`.
+#[allow(clippy::too_many_arguments)] // each is one piece of the flow the callers already hold
+pub(crate) async fn roll_out(
+    ctx: &Context<'_>,
+    store: &Store,
+    history: &[Revision],
+    record: &mut Release,
+    desired: &[apply::Desired],
+    checked: &apply::Plan,
+    removed: &[(ObjectRef, bool)],
+    rollout: Rollout<'_>,
+) -> Result<Vec<String>, ReleaseError> {
+    let settings = ctx.settings;
+    store.prune(history, settings.history_max).await?;
+    let held = lock::acquire(store, record, settings.timeout).await?;
     let kept: Vec<String> = removed
         .iter()
         .filter(|(_, keep)| *keep)
         .map(|(r, _)| r.to_string())
         .collect();
     let result = install::deploy(
-        &ctx,
-        &desired,
-        &plan,
-        &removed,
+        ctx,
+        desired,
+        checked,
+        removed,
         &mut record.hooks,
-        "upgrade",
+        rollout.event,
     )
     .await;
     match result {
         Ok(()) => {
-            supersede_deployed(&store, &history).await?;
-            let description = options
-                .settings
-                .description
-                .clone()
-                .unwrap_or_else(|| "Upgrade complete".into());
+            supersede_deployed(store, history).await?;
+            let description = settings.description.clone().unwrap_or(rollout.done);
             record.set_status(Status::Deployed, description);
-            held.finish(&record).await?;
-            Ok(Outcome {
-                release: record,
-                kept,
-                notices,
-            })
+            held.finish(record).await?;
+            Ok(kept)
         }
         Err(failure) => {
+            let mut verb = rollout.event.to_string();
+            verb[..1].make_ascii_uppercase();
             record.set_status(
                 Status::Failed,
-                format!("Upgrade {name:?} failed: {failure}"),
+                format!("{verb} {:?} failed: {failure}", ctx.name),
             );
-            held.finish(&record).await?;
-            if options.settings.cleanup_on_fail {
-                cleanup_created(&ctx, &desired, &base.release).await;
+            held.finish(record).await?;
+            if settings.cleanup_on_fail {
+                cleanup_created(ctx, desired, rollout.base).await;
             }
-            if !options.settings.rollback_on_failure {
-                return Err(failure);
-            }
-            progress.line(&format!(
-                "upgrade failed; rolling back to revision {} (--rollback-on-failure)",
-                base.release.version
-            ));
-            let rollback_options = rollback::RollbackOptions {
-                name: name.clone(),
-                namespace: Some(namespace.clone()),
-                revision: base.release.version,
-                settings: ApplySettings {
-                    rollback_on_failure: false,
-                    ..options.settings.clone()
-                },
-            };
-            let recovery = match rollback::rollback(cluster, &rollback_options, progress).await {
-                Ok(done) => format!(
-                    "rolled back to revision {} (now revision {})",
-                    base.release.version, done.release.version
-                ),
-                Err(e) => format!("rolling back failed as well: {e}"),
-            };
-            Err(ReleaseError::RolledBack {
-                failure: Box::new(failure),
-                recovery,
-            })
+            Err(failure)
         }
+    }
+}
+
+/// After a failed upgrade: the failure as it is, or with `--rollback-on-failure` the failure
+/// together with how rolling back to `base` went.
+pub(crate) async fn recover(
+    cluster: &Cluster,
+    settings: &ApplySettings,
+    base: &Release,
+    failure: ReleaseError,
+    progress: &Progress,
+) -> ReleaseError {
+    if !settings.rollback_on_failure {
+        return failure;
+    }
+    progress.line(&format!(
+        "upgrade failed; rolling back to revision {} (--rollback-on-failure)",
+        base.version
+    ));
+    let rollback_options = rollback::RollbackOptions {
+        name: base.name.clone(),
+        namespace: Some(base.namespace.clone()),
+        revision: base.version,
+        settings: ApplySettings {
+            rollback_on_failure: false,
+            ..settings.clone()
+        },
+    };
+    let recovery = match rollback::rollback(cluster, &rollback_options, progress).await {
+        Ok(done) => format!(
+            "rolled back to revision {} (now revision {})",
+            base.version, done.release.version
+        ),
+        Err(e) => format!("rolling back failed as well: {e}"),
+    };
+    ReleaseError::RolledBack {
+        failure: Box::new(failure),
+        recovery,
     }
 }
 
