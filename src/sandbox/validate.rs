@@ -276,42 +276,79 @@ fn full(pattern: &str) -> String {
     format!("^(?:{pattern})$")
 }
 
+/// One of apimachinery's name rules: a length limit and a pattern, with its wording.
+struct NameRule {
+    max: usize,
+    pattern: &'static str,
+    /// What a matching value looks like, as apimachinery says it before naming the regex.
+    shape: &'static str,
+    compiled: OnceLock<Regex>,
+}
+
+impl NameRule {
+    const fn new(max: usize, pattern: &'static str, shape: &'static str) -> NameRule {
+        NameRule {
+            max,
+            pattern,
+            shape,
+            compiled: OnceLock::new(),
+        }
+    }
+
+    /// Problems with `value` under this rule; empty when valid.
+    fn errors(&'static self, value: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        if value.len() > self.max {
+            out.push(format!("must be no more than {} characters", self.max));
+        }
+        if !regex(&self.compiled, &full(self.pattern)).is_match(value) {
+            out.push(format!(
+                "{} regex used for validation is '{}')",
+                self.shape, self.pattern
+            ));
+        }
+        out
+    }
+}
+
+static DNS1123_LABEL_RULE: NameRule = NameRule::new(
+    63,
+    DNS1123_LABEL,
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc',",
+);
+static DNS1123_SUBDOMAIN_RULE: NameRule = NameRule::new(
+    253,
+    DNS1123_SUBDOMAIN,
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com',",
+);
+static DNS1035_LABEL_RULE: NameRule = NameRule::new(
+    63,
+    DNS1035_LABEL,
+    "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123',",
+);
+static QUALIFIED_NAME_RULE: NameRule = NameRule::new(
+    63,
+    QUALIFIED_NAME,
+    "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc',",
+);
+static LABEL_VALUE_RULE: NameRule = NameRule::new(
+    63,
+    LABEL_VALUE,
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345',",
+);
+
 /// Problems with a DNS-1123 label (`my-name`); empty when valid.
 pub fn dns1123_label_errors(value: &str) -> Vec<String> {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    let mut out = Vec::new();
-    if value.len() > 63 {
-        out.push("must be no more than 63 characters".to_string());
-    }
-    if !regex(&RE, &full(DNS1123_LABEL)).is_match(value) {
-        out.push(format!("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '{DNS1123_LABEL}')"));
-    }
-    out
+    DNS1123_LABEL_RULE.errors(value)
 }
 
 /// Problems with a DNS-1123 subdomain (`example.com`); empty when valid.
 pub fn dns1123_subdomain_errors(value: &str) -> Vec<String> {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    let mut out = Vec::new();
-    if value.len() > 253 {
-        out.push("must be no more than 253 characters".to_string());
-    }
-    if !regex(&RE, &full(DNS1123_SUBDOMAIN)).is_match(value) {
-        out.push(format!("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '{DNS1123_SUBDOMAIN}')"));
-    }
-    out
+    DNS1123_SUBDOMAIN_RULE.errors(value)
 }
 
 fn dns1035_label_errors(value: &str) -> Vec<String> {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    let mut out = Vec::new();
-    if value.len() > 63 {
-        out.push("must be no more than 63 characters".to_string());
-    }
-    if !regex(&RE, &full(DNS1035_LABEL)).is_match(value) {
-        out.push(format!("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '{DNS1035_LABEL}')"));
-    }
-    out
+    DNS1035_LABEL_RULE.errors(value)
 }
 
 /// Path segment names (RBAC): anything but `.`, `..`, or names with `/` or `%`.
@@ -328,7 +365,6 @@ fn path_segment_errors(value: &str) -> Vec<String> {
 
 /// Problems with a label or annotation key (`prefix/name`).
 fn qualified_name_errors(key: &str) -> Vec<String> {
-    static RE: OnceLock<Regex> = OnceLock::new();
     let (prefix, name) = match key.rsplit_once('/') {
         Some((prefix, name)) => (Some(prefix), name),
         None => (None, key),
@@ -348,26 +384,18 @@ fn qualified_name_errors(key: &str) -> Vec<String> {
     if name.is_empty() {
         out.push("name part must be non-empty".to_string());
     } else {
-        if name.len() > 63 {
-            out.push("name part must be no more than 63 characters".to_string());
-        }
-        if !regex(&RE, &full(QUALIFIED_NAME)).is_match(name) {
-            out.push(format!("name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '{QUALIFIED_NAME}')"));
-        }
+        out.extend(
+            QUALIFIED_NAME_RULE
+                .errors(name)
+                .into_iter()
+                .map(|e| format!("name part {e}")),
+        );
     }
     out
 }
 
 fn label_value_errors(value: &str) -> Vec<String> {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    let mut out = Vec::new();
-    if value.len() > 63 {
-        out.push("must be no more than 63 characters".to_string());
-    }
-    if !regex(&RE, &full(LABEL_VALUE)).is_match(value) {
-        out.push(format!("a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '{LABEL_VALUE}')"));
-    }
-    out
+    LABEL_VALUE_RULE.errors(value)
 }
 
 fn validate_labels(labels: &Value, path: &str, errs: &mut Errors) {
@@ -1627,5 +1655,33 @@ mod tests {
         assert_eq!(dropped, expected);
         let cr = json!({"spec": {"whatever": 1}});
         assert!(unknown_fields(&gvk("example.com", "Widget"), &cr).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod name_rule_tests {
+    use super::*;
+
+    #[test]
+    fn name_rules_word_their_problems_as_apimachinery_does() {
+        assert!(dns1123_label_errors("web-1").is_empty());
+        assert_eq!(
+            dns1123_label_errors(&"a".repeat(64)),
+            vec!["must be no more than 63 characters".to_string()]
+        );
+        assert_eq!(
+            dns1123_subdomain_errors("Web"),
+            vec!["a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')".to_string()]
+        );
+        assert_eq!(
+            dns1035_label_errors("1abc"),
+            vec!["a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')".to_string()]
+        );
+        assert_eq!(
+            qualified_name_errors("example.com/-x"),
+            vec!["name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')".to_string()]
+        );
+        assert!(label_value_errors("").is_empty());
+        assert_eq!(label_value_errors("x-").len(), 1);
     }
 }
