@@ -367,6 +367,14 @@ fn owned(txn: &Txn<'_>, namespace: &str, uid: &str, kind: &str) -> Vec<(ObjectKe
         .collect()
 }
 
+/// One of an object's metadata strings (`namespace`, `name`, `uid`), empty when unset.
+fn meta_text(object: &Value, field: &str) -> String {
+    object["metadata"][field]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
 fn condition(kind: &str, status: &str, reason: &str, message: &str, now: &str) -> Value {
     json!({"type": kind, "status": status, "lastUpdateTime": now, "lastTransitionTime": now,
            "reason": reason, "message": message})
@@ -375,18 +383,9 @@ fn condition(kind: &str, status: &str, reason: &str, message: &str, now: &str) -
 /// Deployment → ReplicaSet → Pods and status. Returns the progress deadline (seconds) when the
 /// rollout can never finish.
 fn deployment(txn: &mut Txn<'_>, d: &mut Value) -> Option<f64> {
-    let namespace = d["metadata"]["namespace"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let name = d["metadata"]["name"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let uid = d["metadata"]["uid"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let namespace = meta_text(d, "namespace");
+    let name = meta_text(d, "name");
+    let uid = meta_text(d, "uid");
     let replicas = d["spec"]["replicas"].as_i64().unwrap_or(1);
     let template = d["spec"]["template"].clone();
     let hash = short_hash(&template);
@@ -398,10 +397,7 @@ fn deployment(txn: &mut Txn<'_>, d: &mut Value) -> Option<f64> {
         if rs["metadata"]["name"] == rs_name.as_str() {
             continue;
         }
-        let rs_uid = rs["metadata"]["uid"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
+        let rs_uid = meta_text(&rs, "uid");
         for (pod_key, _) in owned(txn, &namespace, &rs_uid, "Pod") {
             txn.remove(&pod_key);
         }
@@ -431,10 +427,7 @@ fn deployment(txn: &mut Txn<'_>, d: &mut Value) -> Option<f64> {
     let rs_key = key_for(txn, "apps/v1", "ReplicaSet", &namespace, &rs_name)?;
     upsert(txn, &rs_key, rs);
     let rs_obj = txn.get(&rs_key)?;
-    let rs_uid = rs_obj["metadata"]["uid"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let rs_uid = meta_text(&rs_obj, "uid");
     let existing = owned(txn, &namespace, &rs_uid, "Pod");
     for (pod_key, _) in existing.iter().skip(replicas.max(0) as usize) {
         txn.remove(pod_key);
@@ -542,14 +535,8 @@ fn deployment_timed_out(d: &mut Value) -> bool {
 }
 
 fn statefulset(txn: &mut Txn<'_>, s: &mut Value) {
-    let namespace = s["metadata"]["namespace"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let name = s["metadata"]["name"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let namespace = meta_text(s, "namespace");
+    let name = meta_text(s, "name");
     let replicas = s["spec"]["replicas"].as_i64().unwrap_or(1).max(0);
     let template = s["spec"]["template"].clone();
     let revision = format!("{name}-{}", short_hash(&template));
@@ -615,21 +602,12 @@ fn statefulset(txn: &mut Txn<'_>, s: &mut Value) {
 }
 
 fn daemonset(txn: &mut Txn<'_>, d: &mut Value) {
-    let namespace = d["metadata"]["namespace"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let name = d["metadata"]["name"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let namespace = meta_text(d, "namespace");
+    let name = meta_text(d, "name");
     let template = d["spec"]["template"].clone();
     let failure = template_failure(&template);
     let suffix: String = short_hash(&template).chars().take(5).collect();
-    let uid = d["metadata"]["uid"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let uid = meta_text(d, "uid");
     for (pod_key, _) in owned(txn, &namespace, &uid, "Pod") {
         txn.remove(&pod_key);
     }
@@ -753,14 +731,8 @@ fn bind_claim(txn: &mut Txn<'_>, pvc: &mut Value) {
     if pvc["status"]["phase"] == "Bound" {
         return;
     }
-    let namespace = pvc["metadata"]["namespace"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let claim = pvc["metadata"]["name"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let namespace = meta_text(pvc, "namespace");
+    let claim = meta_text(pvc, "name");
     let volume = format!("pvc-{}", short_hash(&json!([namespace, claim])));
     let storage = pvc["spec"]["resources"]["requests"]["storage"].clone();
     let access = pvc["spec"]["accessModes"].clone();
