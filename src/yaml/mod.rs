@@ -1,11 +1,15 @@
 //! YAML in and out, the way Kubernetes and Helm read it.
 //!
 //! Reading follows Go's `sigs.k8s.io/yaml` (YAML 1.1 booleans such as `yes`/`on`, legacy octal
-//! `0777`, last duplicate key wins). Writing sorts map keys (serde_json's `BTreeMap`) and quotes
+//! `0777`, last duplicate key wins, plain keys such as `yes` or `0x10` resolved before they become
+//! the strings `"true"` and `"16"`). Documents are built straight from the parser's events
+//! ([`read`]); serde-saphyr reads what that fast path does not cover, and typed targets. Writing sorts map keys (serde_json's `BTreeMap`) and quotes
 //! every string that a YAML 1.1 reader would take for something else, so that no emitted manifest
 //! means something other than intended.
 
 use serde_json::Value;
+
+mod read;
 
 /// A YAML document that could not be read, with the position of the problem.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +65,13 @@ pub fn from_str(text: &str) -> Result<Value, YamlError> {
     if text.trim().is_empty() {
         return Ok(Value::Null);
     }
+    match read::read_one(text, read::Keys::Go) {
+        Ok(value) => Ok(value),
+        Err(read::Unsupported) => saphyr_one(text),
+    }
+}
+
+fn saphyr_one(text: &str) -> Result<Value, YamlError> {
     serde_saphyr::from_str_with_options(text, read_options()).map_err(YamlError::from_saphyr)
 }
 
@@ -75,6 +86,13 @@ pub fn from_str_multi(text: &str) -> Result<Vec<Value>, YamlError> {
     if text.trim().is_empty() {
         return Ok(Vec::new());
     }
+    match read::read_all(text, read::Keys::Go) {
+        Ok(values) => Ok(values),
+        Err(read::Unsupported) => saphyr_multi(text),
+    }
+}
+
+fn saphyr_multi(text: &str) -> Result<Vec<Value>, YamlError> {
     serde_saphyr::from_multiple_with_options(text, read_options()).map_err(YamlError::from_saphyr)
 }
 
@@ -115,5 +133,86 @@ mod tests {
         let err = from_str("a: [1\n").unwrap_err();
         assert_eq!(err.to_string(), "line 1, column 4: unclosed bracket '['");
         assert_eq!(strip_position("line 2 column x: y"), "line 2 column x: y");
+    }
+
+    /// The fast reader against serde-saphyr on every YAML file of the Helm chart corpus
+    /// (`RUDDER_CORPUS`, default `../shared/corpus`) and of this repository's charts and test
+    /// data: the same values, or both handing the document over / failing.
+    #[test]
+    fn fast_reader_agrees_with_serde_saphyr_on_every_file() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let corpus = match std::env::var_os("RUDDER_CORPUS") {
+            Some(dir) => std::path::PathBuf::from(dir),
+            None => root.join("../shared/corpus"),
+        };
+        let mut dirs = vec![root.join("charts"), root.join("testdata")];
+        if corpus.is_dir() {
+            dirs.push(corpus);
+        } else {
+            println!("skipping the chart corpus: {} is missing", corpus.display());
+        }
+        let mut files = Vec::new();
+        for dir in &dirs {
+            collect_yaml_files(dir, &mut files);
+        }
+        let (mut fast, mut handed_over, mut failures) = (0, 0, Vec::new());
+        for file in &files {
+            let Ok(text) = std::fs::read_to_string(file) else {
+                continue;
+            };
+            let mut texts = vec![text.clone()];
+            if text.contains("\n---") {
+                texts.extend(text.split("\n---\n").map(str::to_string));
+            }
+            for text in &texts {
+                let one = read::read_one(text, read::Keys::Text);
+                let saphyr = saphyr_one(text).ok();
+                match one {
+                    Ok(value) if Some(&value) == saphyr.as_ref() => fast += 1,
+                    Ok(value) => {
+                        failures.push(format!("{}: {value} vs {saphyr:?}", file.display()))
+                    }
+                    Err(read::Unsupported) => {
+                        handed_over += 1;
+                        if std::env::var_os("RUDDER_YAML_DEBUG").is_some() && saphyr.is_some() {
+                            println!("handed over: {}", file.display());
+                        }
+                    }
+                }
+            }
+            match (
+                read::read_all(&text, read::Keys::Text),
+                saphyr_multi(&text).ok(),
+            ) {
+                (Ok(values), Some(want)) if values == want => fast += 1,
+                (Err(read::Unsupported), _) => handed_over += 1,
+                (got, want) => {
+                    failures.push(format!("{} (stream): {got:?} vs {want:?}", file.display()))
+                }
+            }
+        }
+        println!(
+            "{} files: {fast} documents read fast, {handed_over} handed over",
+            files.len()
+        );
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        assert!(
+            fast > handed_over,
+            "the fast reader should read most documents"
+        );
+    }
+
+    fn collect_yaml_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                collect_yaml_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                out.push(path);
+            }
+        }
     }
 }
