@@ -1,15 +1,18 @@
 //! YAML in and out, the way Kubernetes and Helm read it.
 //!
 //! Reading follows Go's `sigs.k8s.io/yaml` (YAML 1.1 booleans such as `yes`/`on`, legacy octal
-//! `0777`, last duplicate key wins, plain keys such as `yes` or `0x10` resolved before they become
-//! the strings `"true"` and `"16"`). Documents are built straight from the parser's events
-//! ([`read`]); serde-saphyr reads what that fast path does not cover, and typed targets. Writing sorts map keys (serde_json's `BTreeMap`) and quotes
-//! every string that a YAML 1.1 reader would take for something else, so that no emitted manifest
-//! means something other than intended.
+//! `0777`, last duplicate key wins). Mapping keys stay as written unless a caller asks for Go's
+//! keys ([`Keys::Go`]: `yes` and `0x10` become `"true"` and `"16"`, as Helm reads them).
+//! Documents are built straight from the parser's events (`read`); serde-saphyr reads what that
+//! fast path does not cover, and typed targets. Writing sorts map keys (serde_json's `BTreeMap`)
+//! and quotes every string that a YAML 1.1 reader would take for something else, so that no
+//! emitted manifest means something other than intended.
 
 use serde_json::Value;
 
 mod read;
+
+pub use read::Keys;
 
 /// A YAML document that could not be read, with the position of the problem.
 #[derive(Debug, thiserror::Error)]
@@ -60,12 +63,18 @@ fn read_options() -> serde_saphyr::Options {
     }
 }
 
-/// Parses one YAML document into a JSON value. An empty document is `null`.
+/// Parses one YAML document into a JSON value, keys as written. An empty document is `null`.
 pub fn from_str(text: &str) -> Result<Value, YamlError> {
+    from_str_with(text, Keys::Text)
+}
+
+/// Parses one YAML document into a JSON value with the given key style. An empty document is
+/// `null`. Documents the fast reader hands over are read by serde-saphyr, keys as written.
+pub fn from_str_with(text: &str, keys: Keys) -> Result<Value, YamlError> {
     if text.trim().is_empty() {
         return Ok(Value::Null);
     }
-    match read::read_one(text, read::Keys::Go) {
+    match read::read_one(text, keys) {
         Ok(value) => Ok(value),
         Err(read::Unsupported) => saphyr_one(text),
     }
@@ -83,10 +92,15 @@ pub fn from_str_as<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Yaml
 
 /// Parses a stream of YAML documents (`---`-separated) into JSON values, skipping empty ones.
 pub fn from_str_multi(text: &str) -> Result<Vec<Value>, YamlError> {
+    from_str_multi_with(text, Keys::Text)
+}
+
+/// [`from_str_multi`] with the given key style.
+pub fn from_str_multi_with(text: &str, keys: Keys) -> Result<Vec<Value>, YamlError> {
     if text.trim().is_empty() {
         return Ok(Vec::new());
     }
-    match read::read_all(text, read::Keys::Go) {
+    match read::read_all(text, keys) {
         Ok(values) => Ok(values),
         Err(read::Unsupported) => saphyr_multi(text),
     }
@@ -129,6 +143,14 @@ mod tests {
     }
 
     #[test]
+    fn keys_stay_as_written_unless_go_keys_are_asked_for() {
+        let text = "y: 1\n0x10: 2\n";
+        assert_eq!(from_str(text).unwrap(), json!({"y": 1, "0x10": 2}));
+        let go = from_str_multi_with(text, Keys::Go).unwrap();
+        assert_eq!(go, vec![json!({"true": 1, "16": 2})]);
+    }
+
+    #[test]
     fn names_the_position_once() {
         let err = from_str("a: [1\n").unwrap_err();
         assert_eq!(err.to_string(), "line 1, column 4: unclosed bracket '['");
@@ -165,40 +187,37 @@ mod tests {
                 texts.extend(text.split("\n---\n").map(str::to_string));
             }
             for text in &texts {
-                let one = read::read_one(text, read::Keys::Text);
+                let one = read::read_one(text, Keys::Text);
                 let saphyr = saphyr_one(text).ok();
                 match one {
                     Ok(value) if Some(&value) == saphyr.as_ref() => fast += 1,
                     Ok(value) => {
                         failures.push(format!("{}: {value} vs {saphyr:?}", file.display()))
                     }
-                    Err(read::Unsupported) => {
+                    Err(read::Unsupported) if saphyr.is_some() => {
+                        println!("handed over a readable document: {}", file.display());
                         handed_over += 1;
-                        if std::env::var_os("RUDDER_YAML_DEBUG").is_some() && saphyr.is_some() {
-                            println!("handed over: {}", file.display());
-                        }
                     }
+                    Err(read::Unsupported) => {}
                 }
             }
-            match (
-                read::read_all(&text, read::Keys::Text),
-                saphyr_multi(&text).ok(),
-            ) {
+            match (read::read_all(&text, Keys::Text), saphyr_multi(&text).ok()) {
                 (Ok(values), Some(want)) if values == want => fast += 1,
-                (Err(read::Unsupported), _) => handed_over += 1,
+                (Err(read::Unsupported), None) => {}
+                (Err(read::Unsupported), Some(_)) => handed_over += 1,
                 (got, want) => {
                     failures.push(format!("{} (stream): {got:?} vs {want:?}", file.display()))
                 }
             }
         }
         println!(
-            "{} files: {fast} documents read fast, {handed_over} handed over",
+            "{} files: {fast} documents read fast, {handed_over} readable ones handed over",
             files.len()
         );
         assert!(failures.is_empty(), "{}", failures.join("\n"));
         assert!(
-            fast > handed_over,
-            "the fast reader should read most documents"
+            fast > 10 * handed_over,
+            "the fast reader should read nearly every readable document"
         );
     }
 

@@ -19,12 +19,11 @@ pub(super) struct Unsupported;
 
 /// How a plain (unquoted) mapping key becomes a JSON object key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Keys {
+pub enum Keys {
     /// Like Go's sigs.k8s.io/yaml: the key is resolved like a value first, so `yes` becomes
     /// `"true"`, `0x10` becomes `"16"` and `1.50` becomes `"1.5"`.
     Go,
-    /// Like serde-saphyr into `serde_json::Value`: the key's text as written.
-    #[cfg_attr(not(test), allow(dead_code))]
+    /// The key's text as written (as serde-saphyr reads it into `serde_json::Value`).
     Text,
 }
 
