@@ -125,7 +125,7 @@ enum Op {
     Caret,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 struct Atom {
     op: Op,
     version: Version,
@@ -159,25 +159,26 @@ impl std::str::FromStr for Constraint {
 impl Constraint {
     /// Parses a constraint with Masterminds' grammar.
     pub fn parse(input: &str) -> Result<Self, ConstraintError> {
-        let rewritten = rewrite_ranges(input);
+        // A hyphen range needs whitespace before its `-`; without one the rewrite is a no-op.
+        let has_range = input
+            .as_bytes()
+            .windows(2)
+            .any(|w| is_sp(w[0]) && w[1] == b'-');
+        let rewritten = if has_range {
+            rewrite_ranges(input)
+        } else {
+            input.to_string()
+        };
         let mut groups = Vec::new();
         for part in rewritten.split("||") {
-            let err = || ConstraintError::Constraint {
-                input: input.to_string(),
-                part: part.to_string(),
+            let atoms = match parse_group_simple(part) {
+                Some(atoms) => atoms,
+                None => parse_group(part).ok_or_else(|| ConstraintError::Constraint {
+                    input: input.to_string(),
+                    part: part.to_string(),
+                })?,
             };
-            if !valid_pattern().is_match(part) {
-                return Err(err());
-            }
-            let mut atoms = Vec::new();
-            let mut has_pre = false;
-            let found: Vec<&str> = find_pattern().find_iter(part).map(|m| m.as_str()).collect();
-            let found = if found.is_empty() { vec![part] } else { found };
-            for text in found {
-                let atom = parse_atom(text).ok_or_else(err)?;
-                has_pre |= !atom.version.pre.is_empty();
-                atoms.push(atom);
-            }
+            let has_pre = atoms.iter().any(|atom| !atom.version.pre.is_empty());
             groups.push((atoms, has_pre));
         }
         Ok(Constraint {
@@ -191,6 +192,106 @@ impl Constraint {
         self.groups
             .iter()
             .any(|(atoms, has_pre)| atoms.iter().all(|atom| atom.check(version, *has_pre)))
+    }
+}
+
+/// One OR-group read with Masterminds' regexes; `None` when it is not a valid group.
+fn parse_group(part: &str) -> Option<Vec<Atom>> {
+    if !valid_pattern().is_match(part) {
+        return None;
+    }
+    let found: Vec<&str> = find_pattern().find_iter(part).map(|m| m.as_str()).collect();
+    let found = if found.is_empty() { vec![part] } else { found };
+    found.into_iter().map(parse_atom).collect()
+}
+
+/// Go's `\s` in Masterminds' patterns.
+fn is_sp(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | 0x0C | b'\r' | b' ')
+}
+
+/// One OR-group in the shapes real charts write (`>=1.19.0-0`, `^1.2 <2`, `~1.2.x`, `1.2, !=1.3`)
+/// read without the regexes, whose compilation costs more than loading a small chart: atoms
+/// `OP? SP* v?MAJOR(.MINOR(.PATCH)?)?(-PRE)?(+BUILD)?` with decimal or lone-wildcard parts,
+/// separated by whitespace or a comma. `None` sends anything else to [`parse_group`], which
+/// reads these shapes to the same atoms (a unit test checks that).
+fn parse_group_simple(part: &str) -> Option<Vec<Atom>> {
+    const OPS: [&str; 11] = ["!=", ">=", "=>", "<=", "=<", "~>", "=", ">", "<", "~", "^"];
+    let bytes = part.as_bytes();
+    let skip_sp = |mut i: usize| {
+        while i < bytes.len() && is_sp(bytes[i]) {
+            i += 1;
+        }
+        i
+    };
+    // A number or a lone wildcard.
+    let number_part = |i: usize| -> Option<usize> {
+        let digits = bytes[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+        if digits > 0 {
+            return Some(i + digits);
+        }
+        matches!(bytes.get(i), Some(b'x' | b'X' | b'*')).then_some(i + 1)
+    };
+    // `[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*`
+    let identifiers = |i: usize| -> Option<usize> {
+        let end = i + bytes[i..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'-' || **b == b'.')
+            .count();
+        is_dotted_identifiers(&part[i..end]).then_some(end)
+    };
+    let mut atoms = Vec::new();
+    let mut i = skip_sp(0);
+    loop {
+        let op = OPS
+            .iter()
+            .find(|op| part[i..].starts_with(**op))
+            .copied()
+            .unwrap_or("");
+        i = skip_sp(i + op.len());
+        let whole_start = i;
+        if bytes.get(i) == Some(&b'v') {
+            i += 1;
+        }
+        let major_start = i;
+        i = number_part(i)?;
+        let major_end = i;
+        let mut dotted = [(i, i); 2];
+        for slot in &mut dotted {
+            if bytes.get(i) != Some(&b'.') {
+                break;
+            }
+            let start = i;
+            i = number_part(i + 1)?;
+            *slot = (start, i);
+        }
+        let pre_start = i;
+        if bytes.get(i) == Some(&b'-') {
+            i = identifiers(i + 1)?;
+        }
+        let pre_end = i;
+        if bytes.get(i) == Some(&b'+') {
+            i = identifiers(i + 1)?;
+        }
+        atoms.push(atom_from_parts(
+            op,
+            &part[whole_start..i],
+            &part[major_start..major_end],
+            &part[dotted[0].0..dotted[0].1],
+            &part[dotted[1].0..dotted[1].1],
+            &part[pre_start..pre_end],
+        )?);
+        let after = skip_sp(i);
+        if after == bytes.len() {
+            return Some(atoms);
+        }
+        i = if bytes[after] == b',' {
+            skip_sp(after + 1)
+        } else if after > i {
+            after
+        } else {
+            return None;
+        };
     }
 }
 
@@ -225,7 +326,21 @@ fn parse_atom(text: &str) -> Option<Atom> {
         });
     }
     let m = single_pattern().captures(text)?;
-    let op = match m.get(1).map_or("", |g| g.as_str()) {
+    let group = |i: usize| m.get(i).map_or("", |g| g.as_str());
+    atom_from_parts(group(1), group(2), group(3), group(4), group(5), group(6))
+}
+
+/// An atom from its pieces as Masterminds' constraint regex groups them: the operator, the
+/// whole version text, the major part, `.minor`, `.patch` and `-prerelease` (each may be empty).
+fn atom_from_parts(
+    op: &str,
+    whole: &str,
+    major: &str,
+    minor: &str,
+    patch: &str,
+    pre: &str,
+) -> Option<Atom> {
+    let op = match op {
         "" | "=" => Op::TildeOrEqual,
         "!=" => Op::NotEqual,
         ">" => Op::Greater,
@@ -236,8 +351,6 @@ fn parse_atom(text: &str) -> Option<Atom> {
         "^" => Op::Caret,
         _ => return None,
     };
-    let group = |i: usize| m.get(i).map_or("", |g| g.as_str());
-    let (major, minor, patch, pre) = (group(3), group(4), group(5), group(6));
     let minor_digits = minor.trim_start_matches('.');
     let patch_digits = patch.trim_start_matches('.');
     let (text, dirty, minor_dirty, patch_dirty) = if is_x(major) || major.is_empty() {
@@ -247,7 +360,7 @@ fn parse_atom(text: &str) -> Option<Atom> {
     } else if is_x(patch_digits) || patch.is_empty() {
         (format!("{major}{minor}.0{pre}"), true, false, true)
     } else {
-        (group(2).to_string(), false, false, false)
+        (whole.to_string(), false, false, false)
     };
     let version = parse_version(&text).ok()?;
     Some(Atom {
@@ -568,5 +681,65 @@ mod tests {
         assert!(is_compatible_range(">=1.2 <2 || >=3", "3.1.0"));
         // An empty range does not parse in Masterminds, so nothing is compatible with it.
         assert!(!is_compatible_range("", "1.0.0"));
+    }
+
+    /// The hand-written group reader agrees with Masterminds' regexes wherever it answers, and
+    /// answers for the shapes charts use.
+    #[test]
+    fn simple_groups_read_like_the_regexes() {
+        let groups = [
+            ">=1.19.0-0",
+            ">= 1.19.0-0",
+            " >=1.19-0 ",
+            "^1.2",
+            "~1.2.x",
+            "~>1.2",
+            "=>1.2, =<2",
+            ">=1.2 <2",
+            "1.2 2.3",
+            "1.2 , !=1.3",
+            "1.x",
+            "*",
+            "v1.2.3",
+            "=v1.2.3-rc.1+build.5",
+            "1.27.3-eks-1",
+            ">1.2.3-alpha.beta-1",
+            "<=01.02.03",
+            "x.2.*",
+            "1.2.3.4",
+            "1.2,",
+            "1.2,,1.3",
+            "1.2.3-",
+            "1.2.3-rc.",
+            ">",
+            "",
+            "1|2",
+            "1x.2",
+            ">=a",
+            "=1.2<2",
+            "1.2 - 1.4",
+        ];
+        for group in groups {
+            let simple = parse_group_simple(group);
+            if let Some(atoms) = &simple {
+                assert_eq!(Some(atoms), parse_group(group).as_ref(), "{group:?}");
+            }
+            let common = !matches!(
+                group,
+                "1.2.3.4"
+                    | "1.2,"
+                    | "1.2,,1.3"
+                    | "1.2.3-"
+                    | "1.2.3-rc."
+                    | ">"
+                    | ""
+                    | "1|2"
+                    | "1x.2"
+                    | ">=a"
+                    | "=1.2<2"
+                    | "1.2 - 1.4"
+            );
+            assert_eq!(simple.is_some(), common, "{group:?}");
+        }
     }
 }

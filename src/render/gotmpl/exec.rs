@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use super::fmt::{format_v, sprintf};
 use super::funcs::{self, cast, FuncError};
-use super::parse::{self, Arg, Branch, Command, List, Node, Number, Pipe};
+use super::parse::{self, Arg, Branch, Callee, Command, Fields, List, Node, Number, Pipe, Span};
 use super::value::{Dict, Value};
 use crate::render::Lookup;
 
@@ -59,9 +59,19 @@ const ENGINE_FUNCS: &[&str] = &[
     "getHostByName",
 ];
 
-/// Whether `name` is a function templates may call.
-pub fn is_func(name: &str) -> bool {
-    ENGINE_FUNCS.contains(&name) || funcs::registry().contains(name)
+/// The function templates call as `name`, if there is one: the engine's own builtins first,
+/// then the registry (resolved once at parse time, so execution skips the name lookup).
+pub fn resolve_func(name: &str) -> Option<Callee> {
+    if let Some(builtin) = ENGINE_FUNCS.iter().find(|f| **f == name) {
+        return Some(Callee {
+            name: builtin,
+            func: None,
+        });
+    }
+    funcs::registry().entry(name).map(|(name, func)| Callee {
+        name,
+        func: Some(func),
+    })
 }
 
 /// A template that failed to parse.
@@ -90,34 +100,49 @@ pub fn line_col(src: &str, pos: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// The templates of one file, parsed but not yet added to a [`TemplateSet`]: the file itself
+/// first, then its `define`s in order. Holds no shared pointers, so files can be parsed on other
+/// threads and added in order afterwards.
+pub type ParsedFile = Vec<(String, List)>;
+
+/// Parses `src` as the file `file` (no set needed: see [`TemplateSet::add_parsed`]).
+pub fn parse_source(file: &str, src: &str) -> Result<ParsedFile, ParseFailure> {
+    parse::parse_file(file, src, &resolve_func).map_err(|e| {
+        let (line, _) = line_col(src, e.pos);
+        ParseFailure {
+            file: file.to_string(),
+            line,
+            message: e.message,
+        }
+    })
+}
+
 impl TemplateSet {
     /// Parses `src` as the file `file` and adds it and its `define`s; a later non-empty
     /// definition replaces an earlier one (Go's `AddParseTree`).
     pub fn parse_file(&mut self, file: &str, src: &str) -> Result<(), ParseFailure> {
-        let parsed = parse::parse_file(file, src, &is_func).map_err(|e| {
-            let (line, _) = line_col(src, e.pos);
-            ParseFailure {
-                file: file.to_string(),
-                line,
-                message: e.message,
-            }
-        })?;
+        let parsed = parse_source(file, src)?;
+        self.add_parsed(file, Rc::from(src), parsed);
+        Ok(())
+    }
+
+    /// Adds the templates parsed from `src` (the file `file`) with Go's replacement rule.
+    /// Files must be added in parse order for later definitions to win as in Go.
+    pub fn add_parsed(&mut self, file: &str, src: Rc<str>, parsed: ParsedFile) {
         let file_rc: Rc<str> = Rc::from(file);
-        let src_rc: Rc<str> = Rc::from(src);
         for (name, body) in parsed {
-            if parse::is_empty_tree(&body) && self.templates.contains_key(&name) {
+            if parse::is_empty_tree(&body, &src) && self.templates.contains_key(&name) {
                 continue;
             }
             self.templates.insert(
                 name,
                 Template {
-                    body,
+                    body: Rc::new(body),
                     file: file_rc.clone(),
-                    src: src_rc.clone(),
+                    src: src.clone(),
                 },
             );
         }
-        Ok(())
     }
 
     pub fn get(&self, name: &str) -> Option<&Template> {
@@ -281,7 +306,7 @@ impl<'a> Exec<'a> {
 
     fn walk(&mut self, dot: &Value, node: &Node, out: &mut String) -> EvalResult<Flow> {
         match node {
-            Node::Text(t) => out.push_str(t),
+            Node::Text(t) => out.push_str(t.text(&self.frame.src)),
             Node::Action(pipe) => {
                 let v = self.eval_pipeline(dot, pipe)?;
                 if pipe.decl.is_empty() {
@@ -403,14 +428,15 @@ impl<'a> Exec<'a> {
             self.vars.truncate(mark);
             return Ok(flow);
         }
+        let src = self.frame.src.clone();
         for (key, elem) in items {
             let inner = self.vars.len();
             match decl.len() {
                 0 => {}
-                1 => self.declare(&decl[0], elem.clone(), pipe.is_assign),
+                1 => self.declare(decl[0].text(&src), elem.clone(), pipe.is_assign),
                 _ => {
-                    self.declare(&decl[0], key, pipe.is_assign);
-                    self.declare(&decl[1], elem.clone(), pipe.is_assign);
+                    self.declare(decl[0].text(&src), key, pipe.is_assign);
+                    self.declare(decl[1].text(&src), elem.clone(), pipe.is_assign);
                 }
             }
             let flow = self.walk_list(&elem, &b.list, out)?;
@@ -450,8 +476,11 @@ impl<'a> Exec<'a> {
             value = Some(self.eval_command(dot, cmd, value)?);
         }
         let v = value.unwrap_or_default();
-        for name in &pipe.decl {
-            self.declare(name, v.clone(), pipe.is_assign);
+        if !pipe.decl.is_empty() {
+            let src = self.frame.src.clone();
+            for name in &pipe.decl {
+                self.declare(name.text(&src), v.clone(), pipe.is_assign);
+            }
         }
         Ok(v)
     }
@@ -463,21 +492,29 @@ impl<'a> Exec<'a> {
         final_: Option<Value>,
     ) -> EvalResult<Value> {
         let Some(first) = cmd.args.first() else {
-            return fault(cmd.pos, &cmd.text, "empty command");
+            return fault(cmd.pos, cmd.text.text(&self.frame.src), "empty command");
         };
         let rest = &cmd.args[1..];
         match first {
-            Arg::Ident(pos, name) => self.eval_function(dot, *pos, name, cmd, rest, final_),
-            Arg::Field(pos, chain) => {
-                self.eval_field_chain(dot, dot.clone(), *pos, chain, cmd, rest, final_)
-            }
+            Arg::Func(pos, callee) => self.eval_function(dot, *pos, callee, cmd, rest, final_),
+            Arg::Field(pos, chain) => self.eval_field_chain(
+                dot,
+                dot.clone(),
+                *pos,
+                *chain,
+                chain.span,
+                cmd,
+                rest,
+                final_,
+            ),
             Arg::Variable(pos, name, chain) => {
-                let v = self.variable(*pos, name)?;
+                let v = self.variable(*pos, name.text(&self.frame.src))?;
                 if chain.is_empty() {
                     self.no_args(cmd, rest, &final_)?;
                     return Ok(v);
                 }
-                self.eval_field_chain(dot, v, *pos, chain, cmd, rest, final_)
+                let node = variable_node(*name, *chain);
+                self.eval_field_chain(dot, v, *pos, *chain, node, cmd, rest, final_)
             }
             Arg::Chain(pos, pipe, chain) => {
                 let v = self.eval_pipeline(dot, pipe)?;
@@ -485,7 +522,7 @@ impl<'a> Exec<'a> {
                     self.no_args(cmd, rest, &final_)?;
                     return Ok(v);
                 }
-                self.eval_field_chain(dot, v, *pos, chain, cmd, rest, final_)
+                self.eval_field_chain(dot, v, *pos, *chain, chain.span, cmd, rest, final_)
             }
             other => {
                 self.no_args(cmd, rest, &final_)?;
@@ -496,11 +533,12 @@ impl<'a> Exec<'a> {
 
     fn no_args(&self, cmd: &Command, rest: &[Arg], final_: &Option<Value>) -> EvalResult<()> {
         if !rest.is_empty() || final_.is_some() {
+            let text = cmd.text.text(&self.frame.src);
             let what = match cmd.args.first() {
                 Some(Arg::Nil(_)) => "nil is not a command".to_string(),
-                _ => format!("can't give argument to non-function {}", cmd.text),
+                _ => format!("can't give argument to non-function {text}"),
             };
-            return fault(cmd.pos, &cmd.text, what);
+            return fault(cmd.pos, text, what);
         }
         Ok(())
     }
@@ -508,14 +546,15 @@ impl<'a> Exec<'a> {
     fn eval_arg(&mut self, dot: &Value, arg: &Arg, cmd: &Command) -> EvalResult<Value> {
         Ok(match arg {
             Arg::Field(pos, chain) => {
-                self.eval_field_chain(dot, dot.clone(), *pos, chain, cmd, &[], None)?
+                self.eval_field_chain(dot, dot.clone(), *pos, *chain, chain.span, cmd, &[], None)?
             }
             Arg::Variable(pos, name, chain) => {
-                let v = self.variable(*pos, name)?;
+                let v = self.variable(*pos, name.text(&self.frame.src))?;
                 if chain.is_empty() {
                     v
                 } else {
-                    self.eval_field_chain(dot, v, *pos, chain, cmd, &[], None)?
+                    let node = variable_node(*name, *chain);
+                    self.eval_field_chain(dot, v, *pos, *chain, node, cmd, &[], None)?
                 }
             }
             Arg::Dot(_) => dot.clone(),
@@ -523,14 +562,14 @@ impl<'a> Exec<'a> {
             Arg::Bool(b) => Value::Bool(*b),
             Arg::Number(_, Number::Int(i)) => Value::Int(*i),
             Arg::Number(_, Number::Float(f)) => Value::Float(*f),
-            Arg::Str(s) => Value::String(s.clone()),
-            Arg::Ident(pos, name) => self.eval_function(dot, *pos, name, cmd, &[], None)?,
+            Arg::Str(s) => Value::str(s.text(&self.frame.src)),
+            Arg::Func(pos, callee) => self.eval_function(dot, *pos, callee, cmd, &[], None)?,
             Arg::Chain(pos, pipe, chain) => {
                 let v = self.eval_pipeline(dot, pipe)?;
                 if chain.is_empty() {
                     v
                 } else {
-                    self.eval_field_chain(dot, v, *pos, chain, cmd, &[], None)?
+                    self.eval_field_chain(dot, v, *pos, *chain, chain.span, cmd, &[], None)?
                 }
             }
         })
@@ -542,16 +581,18 @@ impl<'a> Exec<'a> {
         dot: &Value,
         receiver: Value,
         pos: usize,
-        chain: &[String],
+        chain: Fields,
+        node: Span,
         cmd: &Command,
         args: &[Arg],
         final_: Option<Value>,
     ) -> EvalResult<Value> {
+        let src = self.frame.src.clone();
         // Go reports field errors at the field node: its own text, not the whole command.
-        let node_text = &field_node_text(cmd, pos, chain);
+        let node_text = node.text(&src);
         let mut r = receiver;
-        let n = chain.len();
-        for (i, name) in chain.iter().enumerate() {
+        let n = chain.count;
+        for (i, name) in chain.names(&src).enumerate() {
             let last = i + 1 == n;
             if let Value::Nil = r {
                 if i == 0 {
@@ -641,12 +682,14 @@ impl<'a> Exec<'a> {
         &mut self,
         dot: &Value,
         pos: usize,
-        name: &str,
+        callee: &Callee,
         cmd: &Command,
         args: &[Arg],
         final_: Option<Value>,
     ) -> EvalResult<Value> {
-        let node = cmd.text.as_str();
+        let name = callee.name;
+        let src = self.frame.src.clone();
+        let node = cmd.text.text(&src);
         // `and`/`or` evaluate lazily and return the deciding operand.
         if name == "and" || name == "or" {
             let total = args.len() + usize::from(final_.is_some());
@@ -828,7 +871,7 @@ impl<'a> Exec<'a> {
                 want(pos, node, name, &argv, 1)?;
                 Ok(funcs::network::get_host_by_name(&argv[0]))
             }
-            _ => match funcs::registry().get(name) {
+            _ => match callee.func {
                 Some(f) => f(&argv).map_err(|FuncError(e)| {
                     Box::new((
                         pos,
@@ -844,7 +887,7 @@ impl<'a> Exec<'a> {
     /// Helm's `tpl`: parse `text` as a template in a copy of the current set (its `define`s are
     /// visible only to it) and execute it with `data`; `<no value>` is removed from the result.
     fn tpl(&mut self, pos: usize, node: &str, text: &str, data: Value) -> EvalResult<Value> {
-        let parsed = match parse::parse_file("gotpl", text, &is_func) {
+        let parsed = match parse::parse_file("gotpl", text, &resolve_func) {
             Ok(p) => p,
             Err(e) => {
                 let (line, _) = line_col(text, e.pos);
@@ -865,7 +908,7 @@ impl<'a> Exec<'a> {
         let mut root = None;
         for (name, body) in parsed {
             let t = Template {
-                body,
+                body: Rc::new(body),
                 file: file.clone(),
                 src: src.clone(),
             };
@@ -873,7 +916,7 @@ impl<'a> Exec<'a> {
                 root = Some(t);
                 continue;
             }
-            if parse::is_empty_tree(&t.body) && self.find(&name).is_some() {
+            if parse::is_empty_tree(&t.body, text) && self.find(&name).is_some() {
                 continue;
             }
             overlay.insert(name, t);
@@ -963,31 +1006,11 @@ fn locate(frame: &Frame, pos: usize, node: &str, f: Fault) -> ExecError {
     }
 }
 
-/// The source text of the field node `chain` at `pos` within `cmd` (e.g. `.Values.a.b` or
-/// `$x.a`), for error contexts.
-fn field_node_text<'c>(cmd: &'c Command, pos: usize, chain: &'c [String]) -> FieldNodeText<'c> {
-    let var = cmd.args.iter().find_map(|arg| match arg {
-        Arg::Variable(p, v, c) if *p == pos && c == chain => Some(v.as_str()),
-        _ => None,
-    });
-    FieldNodeText { var, chain }
-}
-
-/// A field node's text, formatted only when an error needs it (field access is hot).
-struct FieldNodeText<'c> {
-    var: Option<&'c str>,
-    chain: &'c [String],
-}
-
-impl std::fmt::Display for FieldNodeText<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if let Some(v) = self.var {
-            f.write_str(v)?;
-        }
-        for c in self.chain {
-            write!(f, ".{c}")?;
-        }
-        Ok(())
+/// The source span of the field node `$x.A.B` (the variable and its chain, as Go prints it).
+fn variable_node(name: Span, chain: Fields) -> Span {
+    Span {
+        start: name.start,
+        end: chain.span.end,
     }
 }
 

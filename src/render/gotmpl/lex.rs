@@ -1,29 +1,32 @@
 //! The lexer: template text into Go `text/template` tokens, with `{{-`/`-}}` trimming and
 //! `{{/* comments */}}` handled here as Go's lexer does.
 
+use std::borrow::Cow;
+
 use super::parse::ParseError;
 
-/// A token kind.
+/// A token kind. Names, text and literals borrow the template source: the parser reads tokens
+/// in place and copies only what its tree keeps.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Tok {
+pub enum Tok<'s> {
     /// Plain text between actions (already trimmed by neighbouring trim markers).
-    Text(String),
+    Text(&'s str),
     LeftDelim,
     RightDelim,
     /// A bare word: a function name or a keyword (`if`, `range`, `end`, ...).
-    Ident(String),
+    Ident(&'s str),
     /// `.Name` (one segment; chains are consecutive Field tokens).
-    Field(String),
+    Field(&'s str),
     /// `$` or `$name`.
-    Variable(String),
+    Variable(&'s str),
     /// A lone `.`.
     Dot,
-    /// A quoted or raw string, already unescaped.
-    Str(String),
+    /// A quoted or raw string, already unescaped (borrowed when it has no escapes).
+    Str(Cow<'s, str>),
     /// A character constant such as `'a'`, as its code point.
     Char(i64),
     /// A number literal as written.
-    Number(String),
+    Number(&'s str),
     Bool(bool),
     Nil,
     Pipe,
@@ -39,8 +42,8 @@ pub enum Tok {
 
 /// A token with its byte offset in the template source.
 #[derive(Debug, Clone)]
-pub struct Item {
-    pub tok: Tok,
+pub struct Item<'s> {
+    pub tok: Tok<'s>,
     pub pos: usize,
 }
 
@@ -53,14 +56,15 @@ fn is_alnum(c: char) -> bool {
 }
 
 /// Splits `src` into tokens. Errors carry the byte offset of the problem.
-pub fn lex(src: &str) -> Result<Vec<Item>, ParseError> {
+pub fn lex(src: &str) -> Result<Vec<Item<'_>>, ParseError> {
     let bytes = src.as_bytes();
-    let mut items = Vec::new();
+    // Roughly one token per 6 bytes of template source; sizing once avoids regrowing.
+    let mut items = Vec::with_capacity(src.len() / 6 + 4);
     let mut pos = 0;
     // Whether the previous action ended with `-}}`: the next text loses its leading spaces.
     let mut trim_next = false;
     while pos <= bytes.len() {
-        let next = src[pos..].find("{{").map(|i| pos + i);
+        let next = find_left_delim(bytes, pos);
         let text_end = next.unwrap_or(bytes.len());
         let mut text = &src[pos..text_end];
         let mut left_trim = false;
@@ -79,7 +83,7 @@ pub fn lex(src: &str) -> Result<Vec<Item>, ParseError> {
         }
         if !text.is_empty() {
             items.push(Item {
-                tok: Tok::Text(text.to_string()),
+                tok: Tok::Text(text),
                 pos,
             });
         }
@@ -128,6 +132,19 @@ pub fn lex(src: &str) -> Result<Vec<Item>, ParseError> {
     Ok(items)
 }
 
+/// The offset of the next `{{` at or after `from`.
+fn find_left_delim(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut p = from;
+    while let Some(i) = bytes.get(p..)?.iter().position(|b| *b == b'{') {
+        let at = p + i;
+        if bytes.get(at + 1) == Some(&b'{') {
+            return Some(at);
+        }
+        p = at + 1;
+    }
+    None
+}
+
 fn skip_spaces(bytes: &[u8], mut p: usize) -> usize {
     while p < bytes.len() && is_space(bytes[p]) {
         p += 1;
@@ -136,10 +153,10 @@ fn skip_spaces(bytes: &[u8], mut p: usize) -> usize {
 }
 
 /// Lexes the inside of one action starting at `p`; returns the offset after `}}`.
-fn lex_action(
-    src: &str,
+fn lex_action<'s>(
+    src: &'s str,
     mut p: usize,
-    items: &mut Vec<Item>,
+    items: &mut Vec<Item<'s>>,
     trim_next: &mut bool,
 ) -> Result<usize, ParseError> {
     let bytes = src.as_bytes();
@@ -240,7 +257,7 @@ fn lex_action(
                     return Err(ParseError::at(p, "unterminated raw quoted string"));
                 };
                 items.push(Item {
-                    tok: Tok::Str(src[p + 1..p + 1 + end].to_string()),
+                    tok: Tok::Str(Cow::Borrowed(&src[p + 1..p + 1 + end])),
                     pos: start,
                 });
                 p = p + 1 + end + 1;
@@ -259,7 +276,7 @@ fn lex_action(
                     q += ch.len_utf8();
                 }
                 items.push(Item {
-                    tok: Tok::Variable(src[p..q].to_string()),
+                    tok: Tok::Variable(&src[p..q]),
                     pos: start,
                 });
                 p = q;
@@ -269,7 +286,7 @@ fn lex_action(
                 if bytes.get(p + 1).is_some_and(|b| b.is_ascii_digit()) {
                     let end = lex_number_end(src, p);
                     items.push(Item {
-                        tok: Tok::Number(src[p..end].to_string()),
+                        tok: Tok::Number(&src[p..end]),
                         pos: start,
                     });
                     p = end;
@@ -286,7 +303,7 @@ fn lex_action(
                     });
                 } else {
                     items.push(Item {
-                        tok: Tok::Field(src[p + 1..q].to_string()),
+                        tok: Tok::Field(&src[p + 1..q]),
                         pos: start,
                     });
                 }
@@ -298,7 +315,7 @@ fn lex_action(
                     return Err(ParseError::at(p, format!("bad character {c:?}")));
                 }
                 items.push(Item {
-                    tok: Tok::Number(src[p..end].to_string()),
+                    tok: Tok::Number(&src[p..end]),
                     pos: start,
                 });
                 p = end;
@@ -313,7 +330,7 @@ fn lex_action(
                     "true" => Tok::Bool(true),
                     "false" => Tok::Bool(false),
                     "nil" => Tok::Nil,
-                    _ => Tok::Ident(word.to_string()),
+                    _ => Tok::Ident(word),
                 };
                 items.push(Item { tok, pos: start });
                 p = q;
@@ -351,12 +368,19 @@ fn lex_number_end(src: &str, p: usize) -> usize {
 
 /// Reads a Go double-quoted string starting at `p` (the quote); returns it unescaped and the
 /// offset after the closing quote.
-fn lex_quote(src: &str, p: usize) -> Result<(String, usize), ParseError> {
+fn lex_quote(src: &str, p: usize) -> Result<(Cow<'_, str>, usize), ParseError> {
+    // Most literals have no escapes: borrow those from the source.
+    let body = &src[p + 1..];
+    if let Some(end) = body.find(['"', '\\', '\n']) {
+        if body.as_bytes()[end] == b'"' {
+            return Ok((Cow::Borrowed(&body[..end]), p + 1 + end + 1));
+        }
+    }
     let mut out = String::new();
     let mut chars = src[p + 1..].char_indices();
     while let Some((i, c)) = chars.next() {
         match c {
-            '"' => return Ok((out, p + 1 + i + 1)),
+            '"' => return Ok((Cow::Owned(out), p + 1 + i + 1)),
             '\n' => break,
             '\\' => {
                 let Some((_, e)) = chars.next() else { break };
@@ -438,16 +462,16 @@ fn lex_char(src: &str, p: usize) -> Result<(i64, usize), ParseError> {
 mod tests {
     use super::*;
 
-    fn toks(src: &str) -> Vec<Tok> {
+    fn toks(src: &str) -> Vec<Tok<'_>> {
         lex(src).unwrap().into_iter().map(|i| i.tok).collect()
     }
 
     #[test]
     fn trim_markers_eat_whitespace_on_their_side() {
         let t = toks("a  \n{{- 1 -}}\n  b");
-        assert_eq!(t[0], Tok::Text("a".into()));
+        assert_eq!(t[0], Tok::Text("a"));
         assert_eq!(t.last(), Some(&Tok::Eof));
-        assert!(t.contains(&Tok::Text("b".into())));
+        assert!(t.contains(&Tok::Text("b")));
     }
 
     #[test]
@@ -455,20 +479,15 @@ mod tests {
         let t = toks("a \n{{- /* note */ -}}\n b{{/* x */}}c");
         assert_eq!(
             t,
-            vec![
-                Tok::Text("a".into()),
-                Tok::Text("b".into()),
-                Tok::Text("c".into()),
-                Tok::Eof
-            ]
+            vec![Tok::Text("a"), Tok::Text("b"), Tok::Text("c"), Tok::Eof]
         );
     }
 
     #[test]
     fn action_tokens() {
         let t = toks(r#"{{ $x := .Values.a | default "d\n" }}"#);
-        assert!(t.contains(&Tok::Variable("$x".into())));
-        assert!(t.contains(&Tok::Field("Values".into())));
+        assert!(t.contains(&Tok::Variable("$x")));
+        assert!(t.contains(&Tok::Field("Values")));
         assert!(t.contains(&Tok::Str("d\n".into())));
         assert!(t.contains(&Tok::Declare));
     }

@@ -1,8 +1,13 @@
 //! The parser: tokens into Go `text/template` parse trees (one per file plus one per `define`).
+//!
+//! Trees refer to their template source by byte [`Span`]s instead of owning copies of text,
+//! names and field chains: parsing allocates only the tree's vectors, and a tree is `Send`, so a
+//! chart's files can be parsed on several threads. The executor reads spans from the source of
+//! the template it runs.
 
-use std::collections::HashMap;
-use std::rc::Rc;
+use std::borrow::Cow;
 
+use super::funcs::Func;
 use super::lex::{lex, Item, Tok};
 
 /// A parse error with the byte offset where it happened.
@@ -21,13 +26,60 @@ impl ParseError {
     }
 }
 
+/// A byte range of the template source a tree was parsed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    /// The spanned text of `src` (empty if `src` is not the tree's source).
+    pub fn text(self, src: &str) -> &str {
+        src.get(self.start..self.end).unwrap_or_default()
+    }
+}
+
+/// A field chain such as `.A.B` as written in the source (empty for none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Fields {
+    /// The chain's text including its leading dot.
+    pub span: Span,
+    /// How many field names it has.
+    pub count: usize,
+}
+
+impl Fields {
+    /// The field names in order.
+    pub fn names(self, src: &str) -> impl Iterator<Item = &str> {
+        self.span
+            .text(src)
+            .strip_prefix('.')
+            .into_iter()
+            .flat_map(|chain| chain.split('.'))
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.count == 0
+    }
+}
+
+/// A function an identifier names, resolved at parse time (Go rejects unknown functions then).
+#[derive(Debug, Clone, Copy)]
+pub struct Callee {
+    /// The function's name.
+    pub name: &'static str,
+    /// The registry function, or `None` for the executor's own builtins (`include`, `and`, ...).
+    pub func: Option<Func>,
+}
+
 /// A list of nodes (a template body or a branch).
 pub type List = Vec<Node>;
 
 /// One node of a template body.
 #[derive(Debug, Clone)]
 pub enum Node {
-    Text(Rc<str>),
+    Text(Span),
     /// `{{ pipeline }}`: printed unless it declares variables.
     Action(Pipe),
     If(Branch),
@@ -36,7 +88,7 @@ pub enum Node {
     /// `{{ template "name" pipeline }}`.
     Template {
         pos: usize,
-        name: String,
+        name: Box<str>,
         pipe: Option<Pipe>,
     },
     Break(usize),
@@ -56,7 +108,8 @@ pub struct Branch {
 #[derive(Debug, Clone)]
 pub struct Pipe {
     pub pos: usize,
-    pub decl: Vec<String>,
+    /// The declared variables' names (`$x`).
+    pub decl: Vec<Span>,
     /// `=` rather than `:=`.
     pub is_assign: bool,
     pub cmds: Vec<Command>,
@@ -68,26 +121,45 @@ pub struct Command {
     pub pos: usize,
     pub args: Vec<Arg>,
     /// Source text of the command, for error messages (`at <...>`).
-    pub text: String,
+    pub text: Span,
+}
+
+/// A string constant.
+#[derive(Debug, Clone)]
+pub enum Literal {
+    /// Written without escapes: the text between the quotes.
+    Source(Span),
+    /// Unescaped from a literal with escapes.
+    Unescaped(Box<str>),
+}
+
+impl Literal {
+    /// The constant's value.
+    pub fn text<'a>(&'a self, src: &'a str) -> &'a str {
+        match self {
+            Literal::Source(span) => span.text(src),
+            Literal::Unescaped(s) => s,
+        }
+    }
 }
 
 /// An operand.
 #[derive(Debug, Clone)]
 pub enum Arg {
     /// `.A.B` (an empty chain is `.`).
-    Field(usize, Vec<String>),
-    /// `$x.A.B`.
-    Variable(usize, String, Vec<String>),
+    Field(usize, Fields),
+    /// `$x.A.B`: the variable's name and the chain.
+    Variable(usize, Span, Fields),
     Dot(usize),
     Nil(usize),
     Bool(bool),
     /// A number literal, with its text for Go's int/float rules.
     Number(usize, Number),
-    Str(Rc<str>),
+    Str(Literal),
     /// A function name.
-    Ident(usize, String),
+    Func(usize, Callee),
     /// `(pipeline)` with an optional field chain after it.
-    Chain(usize, Box<Pipe>, Vec<String>),
+    Chain(usize, Box<Pipe>, Fields),
 }
 
 /// A number constant: integer literals are Go `int`s, others `float64`.
@@ -104,37 +176,40 @@ pub struct Parsed {
 }
 
 /// Whether a body has nothing but whitespace text (Go's `IsEmptyTree`): such a `define` does not
-/// replace an existing definition.
-pub fn is_empty_tree(list: &List) -> bool {
+/// replace an existing definition. `src` is the source the body was parsed from.
+pub fn is_empty_tree(list: &List, src: &str) -> bool {
     list.iter().all(|n| match n {
-        Node::Text(t) => t.trim().is_empty(),
+        Node::Text(t) => t.text(src).trim().is_empty(),
         _ => false,
     })
 }
 
-struct Parser<'a> {
-    src: &'a str,
-    items: Vec<Item>,
+/// Resolves a function name, or `None` for an unknown function.
+pub type ResolveFunc<'f> = &'f dyn Fn(&str) -> Option<Callee>;
+
+struct Parser<'s, 't> {
+    src: &'s str,
+    items: &'t [Item<'s>],
     i: usize,
     defines: Vec<(String, List)>,
     /// Variables in scope, for Go's "undefined variable" check.
-    vars: Vec<String>,
+    vars: Vec<&'s str>,
     range_depth: usize,
-    funcs: &'a dyn Fn(&str) -> bool,
+    funcs: ResolveFunc<'t>,
 }
 
-/// Parses a template source. `is_func` says whether a name is a known function (Go rejects
-/// unknown functions at parse time).
-pub fn parse(src: &str, is_func: &dyn Fn(&str) -> bool) -> Result<Parsed, ParseError> {
+/// Parses a template source. `funcs` resolves function names (Go rejects unknown functions at
+/// parse time).
+pub fn parse(src: &str, funcs: ResolveFunc<'_>) -> Result<Parsed, ParseError> {
     let items = lex(src)?;
     let mut p = Parser {
         src,
-        items,
+        items: &items,
         i: 0,
         defines: Vec::new(),
-        vars: vec!["$".into()],
+        vars: vec!["$"],
         range_depth: 0,
-        funcs: is_func,
+        funcs,
     };
     let (root, end) = p.parse_list(true)?;
     if let Some(kw) = end {
@@ -146,17 +221,22 @@ pub fn parse(src: &str, is_func: &dyn Fn(&str) -> bool) -> Result<Parsed, ParseE
     })
 }
 
-impl Parser<'_> {
-    fn peek(&self) -> &Tok {
-        &self.items[self.i.min(self.items.len() - 1)].tok
+impl<'s, 't> Parser<'s, 't> {
+    fn item(&self) -> &'t Item<'s> {
+        let items = self.items;
+        &items[self.i.min(items.len() - 1)]
+    }
+
+    fn peek(&self) -> &'t Tok<'s> {
+        &self.item().tok
     }
 
     fn pos(&self) -> usize {
-        self.items[self.i.min(self.items.len() - 1)].pos
+        self.item().pos
     }
 
-    fn next(&mut self) -> Item {
-        let item = self.items[self.i.min(self.items.len() - 1)].clone();
+    fn next(&mut self) -> &'t Item<'s> {
+        let item = self.item();
         if self.i < self.items.len() {
             self.i += 1;
         }
@@ -164,16 +244,25 @@ impl Parser<'_> {
     }
 
     /// Peeks past spaces.
-    fn peek_non_space(&mut self) -> &Tok {
+    fn peek_non_space(&mut self) -> &'t Tok<'s> {
         while *self.peek() == Tok::Space {
             self.i += 1;
         }
         self.peek()
     }
 
-    fn next_non_space(&mut self) -> Item {
+    fn next_non_space(&mut self) -> &'t Item<'s> {
         self.peek_non_space();
         self.next()
+    }
+
+    /// The span of `text`, a slice of the source.
+    fn span_of(&self, text: &str) -> Span {
+        let start = (text.as_ptr() as usize).saturating_sub(self.src.as_ptr() as usize);
+        Span {
+            start,
+            end: start + text.len(),
+        }
     }
 
     fn expect_right_delim(&mut self, context: &str) -> Result<(), ParseError> {
@@ -192,7 +281,7 @@ impl Parser<'_> {
     fn parse_list(&mut self, top: bool) -> Result<(List, Option<&'static str>), ParseError> {
         let mut list = Vec::new();
         loop {
-            match self.peek().clone() {
+            match self.peek() {
                 Tok::Eof => {
                     if !top {
                         return Err(ParseError::at(self.pos(), "unexpected EOF"));
@@ -201,61 +290,58 @@ impl Parser<'_> {
                 }
                 Tok::Text(t) => {
                     self.next();
-                    list.push(Node::Text(Rc::from(t.as_str())));
+                    list.push(Node::Text(self.span_of(t)));
                 }
                 Tok::LeftDelim => {
                     self.next();
                     let start = self.i;
                     let item = self.next_non_space();
-                    match &item.tok {
-                        Tok::Ident(kw) => match kw.as_str() {
-                            "end" => {
-                                self.expect_right_delim("end")?;
-                                if top {
-                                    return Err(ParseError::at(item.pos, "unexpected {{end}}"));
-                                }
-                                return Ok((list, Some("end")));
+                    let keyword = match item.tok {
+                        Tok::Ident(kw) => kw,
+                        _ => "",
+                    };
+                    match keyword {
+                        "end" => {
+                            self.expect_right_delim("end")?;
+                            if top {
+                                return Err(ParseError::at(item.pos, "unexpected {{end}}"));
                             }
-                            "else" => {
-                                if top {
-                                    return Err(ParseError::at(item.pos, "unexpected {{else}}"));
-                                }
-                                return Ok((list, Some("else")));
+                            return Ok((list, Some("end")));
+                        }
+                        "else" => {
+                            if top {
+                                return Err(ParseError::at(item.pos, "unexpected {{else}}"));
                             }
-                            "if" => list.push(Node::If(self.parse_branch(item.pos, "if")?)),
-                            "with" => list.push(Node::With(self.parse_branch(item.pos, "with")?)),
-                            "range" => {
-                                self.range_depth += 1;
-                                let b = self.parse_branch(item.pos, "range");
-                                self.range_depth -= 1;
-                                list.push(Node::Range(b?));
+                            return Ok((list, Some("else")));
+                        }
+                        "if" => list.push(Node::If(self.parse_branch(item.pos, "if")?)),
+                        "with" => list.push(Node::With(self.parse_branch(item.pos, "with")?)),
+                        "range" => {
+                            self.range_depth += 1;
+                            let b = self.parse_branch(item.pos, "range");
+                            self.range_depth -= 1;
+                            list.push(Node::Range(b?));
+                        }
+                        "define" => self.parse_define(item.pos)?,
+                        "block" => {
+                            let node = self.parse_template(item.pos, true)?;
+                            list.push(node);
+                        }
+                        "template" => list.push(self.parse_template(item.pos, false)?),
+                        "break" | "continue" => {
+                            if self.range_depth == 0 {
+                                return Err(ParseError::at(
+                                    item.pos,
+                                    format!("{{{{{keyword}}}}} outside {{{{range}}}}"),
+                                ));
                             }
-                            "define" => self.parse_define(item.pos)?,
-                            "block" => {
-                                let node = self.parse_template(item.pos, true)?;
-                                list.push(node);
-                            }
-                            "template" => list.push(self.parse_template(item.pos, false)?),
-                            "break" | "continue" => {
-                                if self.range_depth == 0 {
-                                    return Err(ParseError::at(
-                                        item.pos,
-                                        format!("{{{{{kw}}}}} outside {{{{range}}}}"),
-                                    ));
-                                }
-                                self.expect_right_delim(kw)?;
-                                list.push(if kw == "break" {
-                                    Node::Break(item.pos)
-                                } else {
-                                    Node::Continue(item.pos)
-                                });
-                            }
-                            _ => {
-                                self.i = start;
-                                let pipe = self.parse_pipeline("command", true)?;
-                                list.push(Node::Action(pipe));
-                            }
-                        },
+                            self.expect_right_delim(keyword)?;
+                            list.push(if keyword == "break" {
+                                Node::Break(item.pos)
+                            } else {
+                                Node::Continue(item.pos)
+                            });
+                        }
                         _ => {
                             self.i = start;
                             let pipe = self.parse_pipeline("command", true)?;
@@ -279,7 +365,7 @@ impl Parser<'_> {
             // `{{else}}` or `{{else if ...}}` / `{{else with ...}}`.
             let save = self.i;
             let item = self.next_non_space();
-            match &item.tok {
+            match item.tok {
                 Tok::Ident(k) if (k == "if" && kind == "if") || (k == "with" && kind == "with") => {
                     // The nested branch consumes the shared {{end}}.
                     let nested = self.parse_branch(item.pos, k)?;
@@ -318,23 +404,23 @@ impl Parser<'_> {
 
     fn parse_define(&mut self, pos: usize) -> Result<(), ParseError> {
         let item = self.next_non_space();
-        let Tok::Str(name) = item.tok else {
+        let Tok::Str(name) = &item.tok else {
             return Err(ParseError::at(item.pos, "name of define must be a string"));
         };
         self.expect_right_delim("define clause")?;
-        let saved_vars = std::mem::replace(&mut self.vars, vec!["$".into()]);
+        let saved_vars = std::mem::replace(&mut self.vars, vec!["$"]);
         let (body, end) = self.parse_list(false)?;
         self.vars = saved_vars;
         if end != Some("end") {
             return Err(ParseError::at(pos, "unexpected {{else}} in define"));
         }
-        self.defines.push((name, body));
+        self.defines.push((name.to_string(), body));
         Ok(())
     }
 
     fn parse_template(&mut self, pos: usize, is_block: bool) -> Result<Node, ParseError> {
         let item = self.next_non_space();
-        let name = match item.tok {
+        let name = match &item.tok {
             Tok::Str(s) => s,
             _ => {
                 return Err(ParseError::at(
@@ -350,27 +436,31 @@ impl Parser<'_> {
             Some(self.parse_pipeline("template clause", false)?)
         };
         if is_block {
-            let saved_vars = std::mem::replace(&mut self.vars, vec!["$".into()]);
+            let saved_vars = std::mem::replace(&mut self.vars, vec!["$"]);
             let (body, end) = self.parse_list(false)?;
             self.vars = saved_vars;
             if end != Some("end") {
                 return Err(ParseError::at(pos, "unexpected {{else}} in block"));
             }
-            self.defines.push((name.clone(), body));
+            self.defines.push((name.to_string(), body));
         }
-        Ok(Node::Template { pos, name, pipe })
+        Ok(Node::Template {
+            pos,
+            name: Box::from(&**name),
+            pipe,
+        })
     }
 
     /// Parses a pipeline up to the closing `}}` (consumed) or `)` (not consumed).
     fn parse_pipeline(&mut self, context: &str, allow_two_vars: bool) -> Result<Pipe, ParseError> {
         let pos = self.pos();
-        let mut decl = Vec::new();
+        let mut decl: Vec<&'s str> = Vec::new();
         let mut is_assign = false;
         // Declarations: `$x :=`, `$x =`, `$i, $v :=`.
         let save = self.i;
-        if let Tok::Variable(v) = self.peek_non_space().clone() {
+        if let Tok::Variable(v) = *self.peek_non_space() {
             self.next();
-            match self.peek_non_space().clone() {
+            match self.peek_non_space() {
                 Tok::Declare | Tok::Assign => {
                     is_assign = *self.peek() == Tok::Assign;
                     self.next();
@@ -378,7 +468,7 @@ impl Parser<'_> {
                 }
                 Tok::Comma if allow_two_vars => {
                     self.next();
-                    if let Tok::Variable(v2) = self.peek_non_space().clone() {
+                    if let Tok::Variable(v2) = *self.peek_non_space() {
                         self.next();
                         match self.peek_non_space() {
                             Tok::Declare | Tok::Assign => {
@@ -405,7 +495,7 @@ impl Parser<'_> {
         }
         let mut cmds = Vec::new();
         loop {
-            match self.peek_non_space().clone() {
+            match self.peek_non_space() {
                 Tok::RightDelim => {
                     self.next();
                     break;
@@ -415,7 +505,7 @@ impl Parser<'_> {
                 _ => {
                     let cmd = self.parse_command()?;
                     cmds.push(cmd);
-                    match self.peek_non_space().clone() {
+                    match self.peek_non_space() {
                         Tok::Pipe => {
                             self.next();
                         }
@@ -434,13 +524,11 @@ impl Parser<'_> {
             return Err(ParseError::at(pos, format!("missing value for {context}")));
         }
         if !is_assign {
-            for v in &decl {
-                self.vars.push(v.clone());
-            }
+            self.vars.extend_from_slice(&decl);
         }
         Ok(Pipe {
             pos,
-            decl,
+            decl: decl.iter().map(|v| self.span_of(v)).collect(),
             is_assign,
             cmds,
         })
@@ -450,14 +538,14 @@ impl Parser<'_> {
         let pos = self.pos();
         let mut args = Vec::new();
         loop {
-            match self.peek_non_space().clone() {
+            match self.peek_non_space() {
                 Tok::RightDelim | Tok::RightParen | Tok::Pipe => break,
                 _ => {}
             }
             let arg = self.parse_operand()?;
             args.push(arg);
             // Operands must be separated by spaces.
-            match self.peek().clone() {
+            match self.peek() {
                 Tok::Space => {}
                 Tok::RightDelim | Tok::RightParen | Tok::Pipe => {}
                 other => {
@@ -469,21 +557,30 @@ impl Parser<'_> {
             }
         }
         let end = self.pos();
-        let text = self
-            .src
-            .get(pos..end)
-            .unwrap_or_default()
-            .trim()
-            .to_string();
-        Ok(Command { pos, args, text })
+        let text = self.src.get(pos..end).unwrap_or_default();
+        let lead = text.len() - text.trim_start().len();
+        let start = pos + lead;
+        Ok(Command {
+            pos,
+            args,
+            text: Span {
+                start,
+                end: start + text.trim().len(),
+            },
+        })
     }
 
     /// Reads `.A.B` continuations directly attached to the previous token.
-    fn field_chain(&mut self) -> Vec<String> {
-        let mut chain = Vec::new();
-        while let Tok::Field(f) = self.peek().clone() {
-            self.next();
-            chain.push(f);
+    fn field_chain(&mut self) -> Fields {
+        let start = self.pos();
+        let mut chain = Fields {
+            span: Span { start, end: start },
+            count: 0,
+        };
+        while let Tok::Field(f) = self.peek() {
+            let item = self.next();
+            chain.span.end = item.pos + 1 + f.len();
+            chain.count += 1;
         }
         chain
     }
@@ -491,37 +588,54 @@ impl Parser<'_> {
     fn parse_operand(&mut self) -> Result<Arg, ParseError> {
         let item = self.next();
         let pos = item.pos;
-        let arg = match item.tok {
+        let arg = match &item.tok {
             Tok::Field(f) => {
                 // Go positions a chained field at its second segment.
                 let chained_pos = self.pos();
-                let mut chain = vec![f];
-                chain.extend(self.field_chain());
-                Arg::Field(if chain.len() > 1 { chained_pos } else { pos }, chain)
+                let rest = self.field_chain();
+                let chain = Fields {
+                    span: Span {
+                        start: pos,
+                        end: if rest.is_empty() {
+                            pos + 1 + f.len()
+                        } else {
+                            rest.span.end
+                        },
+                    },
+                    count: 1 + rest.count,
+                };
+                Arg::Field(if chain.count > 1 { chained_pos } else { pos }, chain)
             }
             Tok::Dot => Arg::Dot(pos),
             Tok::Variable(v) => {
-                if !self.vars.contains(&v) {
+                if !self.vars.contains(v) {
                     return Err(ParseError::at(pos, format!("undefined variable \"{v}\"")));
                 }
                 let chained_pos = self.pos();
                 let chain = self.field_chain();
-                Arg::Variable(if chain.is_empty() { pos } else { chained_pos }, v, chain)
+                Arg::Variable(
+                    if chain.is_empty() { pos } else { chained_pos },
+                    self.span_of(v),
+                    chain,
+                )
             }
             Tok::Nil => Arg::Nil(pos),
-            Tok::Bool(b) => Arg::Bool(b),
-            Tok::Str(s) => Arg::Str(Rc::from(s.as_str())),
-            Tok::Char(c) => Arg::Number(pos, Number::Int(c)),
-            Tok::Number(n) => Arg::Number(pos, parse_number(&n, pos)?),
-            Tok::Ident(name) => {
-                if !(self.funcs)(&name) {
+            Tok::Bool(b) => Arg::Bool(*b),
+            Tok::Str(s) => Arg::Str(match s {
+                Cow::Borrowed(text) => Literal::Source(self.span_of(text)),
+                Cow::Owned(text) => Literal::Unescaped(Box::from(text.as_str())),
+            }),
+            Tok::Char(c) => Arg::Number(pos, Number::Int(*c)),
+            Tok::Number(n) => Arg::Number(pos, parse_number(n, pos)?),
+            Tok::Ident(name) => match (self.funcs)(name) {
+                Some(callee) => Arg::Func(pos, callee),
+                None => {
                     return Err(ParseError::at(
                         pos,
                         format!("function \"{name}\" not defined"),
-                    ));
+                    ))
                 }
-                Arg::Ident(pos, name)
-            }
+            },
             Tok::LeftParen => {
                 let pipe = self.parse_pipeline("parenthesized pipeline", false)?;
                 let close = self.next();
@@ -545,7 +659,11 @@ impl Parser<'_> {
 /// Go's number literal rules: integers (decimal, hex, octal, binary, `_` separators) are `int`;
 /// anything with a fraction or exponent is `float64`.
 fn parse_number(text: &str, pos: usize) -> Result<Number, ParseError> {
-    let clean = text.replace('_', "");
+    let clean: Cow<'_, str> = if text.contains('_') {
+        Cow::Owned(text.replace('_', ""))
+    } else {
+        Cow::Borrowed(text)
+    };
     if let Some(i) = super::funcs::cast::parse_go_int(&clean) {
         return Ok(Number::Int(i));
     }
@@ -593,46 +711,28 @@ fn parse_hex_float(lower: &str) -> Option<f64> {
 pub fn parse_file(
     name: &str,
     src: &str,
-    is_func: &dyn Fn(&str) -> bool,
-) -> Result<Vec<(String, Rc<List>)>, ParseError> {
-    let parsed = parse(src, is_func)?;
-    let mut out = vec![(name.to_string(), Rc::new(parsed.root))];
-    for (n, body) in parsed.defines {
-        out.push((n, Rc::new(body)));
-    }
+    funcs: ResolveFunc<'_>,
+) -> Result<Vec<(String, List)>, ParseError> {
+    let parsed = parse(src, funcs)?;
+    let mut out = Vec::with_capacity(parsed.defines.len() + 1);
+    out.push((name.to_string(), parsed.root));
+    out.extend(parsed.defines);
     Ok(out)
-}
-
-/// A set of named templates with Go's replacement rule: a later definition replaces an earlier
-/// one unless it is empty.
-#[derive(Default)]
-pub struct TemplateSet {
-    pub templates: HashMap<String, Rc<List>>,
-}
-
-impl TemplateSet {
-    /// Adds a parsed template under `name`.
-    pub fn add(&mut self, name: String, body: Rc<List>) {
-        if is_empty_tree(&body) && self.templates.contains_key(&name) {
-            return;
-        }
-        self.templates.insert(name, body);
-    }
-
-    pub fn get(&self, name: &str) -> Option<Rc<List>> {
-        self.templates.get(name).cloned()
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn known(name: &str) -> Option<Callee> {
+        ["printf", "include", "default", "eq"]
+            .into_iter()
+            .find(|n| *n == name)
+            .map(|name| Callee { name, func: None })
+    }
+
     fn p(src: &str) -> Parsed {
-        parse(src, &|n| {
-            matches!(n, "printf" | "include" | "default" | "eq")
-        })
-        .unwrap()
+        parse(src, &known).unwrap()
     }
 
     #[test]
@@ -649,9 +749,9 @@ mod tests {
 
     #[test]
     fn rejects_unknown_functions_and_variables() {
-        assert!(parse("{{ nope 1 }}", &|_| false).is_err());
-        assert!(parse("{{ $x }}", &|_| false).is_err());
-        assert!(parse("{{ $x := 1 }}{{ $x = 2 }}", &|_| false).is_ok());
+        assert!(parse("{{ nope 1 }}", &|_| None).is_err());
+        assert!(parse("{{ $x }}", &|_| None).is_err());
+        assert!(parse("{{ $x := 1 }}{{ $x = 2 }}", &|_| None).is_ok());
     }
 
     #[test]

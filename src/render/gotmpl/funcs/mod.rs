@@ -83,6 +83,11 @@ impl Registry {
         self.funcs.get(name).copied()
     }
 
+    /// The function called `name` with its registered (static) name, if any.
+    pub fn entry(&self, name: &str) -> Option<(&'static str, Func)> {
+        self.funcs.get_key_value(name).map(|(k, f)| (*k, *f))
+    }
+
     /// Whether a function called `name` exists (the parser rejects unknown functions, as Go does).
     pub fn contains(&self, name: &str) -> bool {
         self.funcs.contains_key(name)
