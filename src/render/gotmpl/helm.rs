@@ -6,9 +6,10 @@
 use std::any::Any;
 use std::collections::BTreeMap;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::encode;
-use super::exec::{dict_of, Exec, ExecError, TemplateSet};
+use super::exec::{dict_of, parse_source, Exec, ExecError, ParseFailure, ParsedFile, TemplateSet};
 use super::value::{Dict, Object, Value};
 use crate::chart::{Chart, ChartFile, ChartMetadata};
 use crate::render::{Capabilities, RenderError, RenderOptions, Rendered};
@@ -385,7 +386,7 @@ fn chart_value(m: &ChartMetadata, is_root: bool) -> Value {
 
 /// A template file to render, with the scope (`.`) Helm gives it.
 struct Renderable {
-    src: String,
+    src: Rc<str>,
     scope: Dict,
     base_path: String,
 }
@@ -446,7 +447,7 @@ fn collect(
         out.insert(
             format!("{full_path}/{}", t.name),
             Renderable {
-                src: String::from_utf8_lossy(&t.data).into_owned(),
+                src: Rc::from(String::from_utf8_lossy(&t.data).as_ref()),
                 scope: scope.clone(),
                 base_path: format!("{full_path}/templates"),
             },
@@ -464,6 +465,17 @@ fn helm_order(names: Vec<String>) -> Vec<String> {
         cb.cmp(&ca).then_with(|| b.cmp(a))
     });
     names
+}
+
+/// Set once by a one-shot command: see [`leave_teardown_to_exit`].
+static LEAVE_TEARDOWN_TO_EXIT: AtomicBool = AtomicBool::new(false);
+
+/// Lets [`render`] leave its parse trees, template scopes and values to the operating system
+/// instead of freeing them node by node. For a process that exits right after rendering
+/// (`rudder template`) that teardown is pure cost, about a tenth of a large chart's render.
+/// Never call it in a process that renders repeatedly: each render would keep its memory.
+pub fn leave_teardown_to_exit() {
+    LEAVE_TEARDOWN_TO_EXIT.store(true, Ordering::Relaxed);
 }
 
 /// Stack for the render thread: templates recurse through `include` (Helm allows 1000 nested
@@ -515,14 +527,19 @@ fn render_here(
     collect(chart, None, None, &root_values, &release, &caps, &mut tpls);
     let order = helm_order(tpls.keys().cloned().collect());
 
+    let sources: Vec<(&str, &str)> = order
+        .iter()
+        .map(|name| (name.as_str(), &*tpls[name].src))
+        .collect();
     let mut set = TemplateSet::default();
-    for name in &order {
-        set.parse_file(name, &tpls[name].src).map_err(|e| {
+    for (name, parsed) in order.iter().zip(parse_files(&sources)) {
+        let parsed = parsed.map_err(|e| {
             RenderError::Other(format!(
                 "parse error at ({}:{}): {}",
                 e.file, e.line, e.message
             ))
         })?;
+        set.add_parsed(name, tpls[name].src.clone(), parsed);
     }
 
     let mut exec = Exec::new(&set, options.lookup.as_deref());
@@ -545,7 +562,52 @@ fn render_here(
             .map_err(exec_error)?;
         files.insert(name.clone(), out.replace("<no value>", ""));
     }
+    if LEAVE_TEARDOWN_TO_EXIT.load(Ordering::Relaxed) {
+        // See `leave_teardown_to_exit`: the process ends soon and frees all of it at once.
+        std::mem::forget(exec);
+        std::mem::forget(set);
+        std::mem::forget(tpls);
+    }
     Ok(Rendered { files })
+}
+
+/// Below this much template text a second parse thread costs more than it saves.
+const PARALLEL_PARSE_BYTES: usize = 64 * 1024;
+
+/// Parses `(name, source)` files, results in the same order. With enough text the files are
+/// split in two runs of about equal size, one parsed on a second thread: parse trees are plain
+/// data, and adding them to the set afterwards in order keeps Go's "later definition wins" rule
+/// and reports the same first error as parsing one by one.
+fn parse_files(files: &[(&str, &str)]) -> Vec<Result<ParsedFile, ParseFailure>> {
+    let parse_run = |run: &[(&str, &str)]| -> Vec<Result<ParsedFile, ParseFailure>> {
+        run.iter()
+            .map(|(name, src)| parse_source(name, src))
+            .collect()
+    };
+    let total: usize = files.iter().map(|(_, src)| src.len()).sum();
+    if total < PARALLEL_PARSE_BYTES || files.len() < 2 {
+        return parse_run(files);
+    }
+    let mut split = 0;
+    let mut seen = 0;
+    while split < files.len() - 1 && seen < total / 2 {
+        seen += files[split].1.len();
+        split += 1;
+    }
+    let (first, second) = files.split_at(split);
+    std::thread::scope(|scope| {
+        let handle = std::thread::Builder::new()
+            .name("gotmpl-parse".into())
+            .stack_size(RENDER_STACK_BYTES)
+            .spawn_scoped(scope, || parse_run(second));
+        let mut results = parse_run(first);
+        match handle.map(|h| h.join()) {
+            Ok(Ok(rest)) => results.extend(rest),
+            // No thread (or it died): parse the rest here, which reports what went wrong.
+            _ => results.extend(parse_run(second)),
+        }
+        results
+    })
 }
 
 /// Helm's `reformatExecErrorMsg`: `fail`/`required` messages as
@@ -658,6 +720,69 @@ mod tests {
         assert_eq!(
             out,
             "v1.36.0 1 {v4.2   go1.26.6 v1.36} true rel 1 true j/templates []"
+        );
+    }
+
+    /// Files big enough to parse on two threads: each defines "d" (so the last file's wins),
+    /// an empty "e" (which never replaces a definition) and its own "f{i}".
+    fn many_files(broken: &[usize]) -> Vec<(String, String)> {
+        let pad = "text\n".repeat(PARALLEL_PARSE_BYTES / 5 / 4);
+        (0..8)
+            .map(|i| {
+                let bad = if broken.contains(&i) { "{{ if }}" } else { "" };
+                let e = if i == 0 { "first" } else { " " };
+                (
+                    format!("c/templates/f{i}.yaml"),
+                    format!(
+                        "{pad}{{{{ define \"d\" }}}}{i}{{{{ end }}}}{{{{ define \"e\" }}}}{e}{{{{ end }}}}\n{bad}{{{{ define \"f{i}\" }}}}{{{{ .x }}}}{{{{ end }}}}"
+                    ),
+                )
+            })
+            .collect()
+    }
+
+    fn as_refs(files: &[(String, String)]) -> Vec<(&str, &str)> {
+        files
+            .iter()
+            .map(|(n, s)| (n.as_str(), s.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn parallel_parse_gives_the_sequential_trees_and_definitions() {
+        let files = many_files(&[]);
+        let refs = as_refs(&files);
+        assert!(refs.iter().map(|(_, s)| s.len()).sum::<usize>() >= PARALLEL_PARSE_BYTES);
+        let parallel = parse_files(&refs);
+        let sequential: Vec<_> = refs.iter().map(|(n, s)| parse_source(n, s)).collect();
+        assert_eq!(format!("{parallel:?}"), format!("{sequential:?}"));
+
+        let mut set = TemplateSet::default();
+        for ((name, src), parsed) in refs.iter().zip(parallel) {
+            set.add_parsed(name, Rc::from(*src), parsed.unwrap());
+        }
+        let mut exec = Exec::new(&set, None);
+        assert_eq!(exec.execute("d", Value::Nil).unwrap(), "7");
+        assert_eq!(exec.execute("e", Value::Nil).unwrap(), "first");
+        let f5 = set.get("f5").unwrap();
+        assert_eq!(&*f5.file, "c/templates/f5.yaml");
+    }
+
+    #[test]
+    fn parallel_parse_reports_the_first_error_in_order() {
+        // One broken file in each half: the earlier one is the error, as when parsing in order.
+        let files = many_files(&[1, 6]);
+        let refs = as_refs(&files);
+        let parallel = parse_files(&refs);
+        let sequential: Vec<_> = refs.iter().map(|(n, s)| parse_source(n, s)).collect();
+        assert_eq!(format!("{parallel:?}"), format!("{sequential:?}"));
+        let first = parallel.into_iter().find_map(Result::err).unwrap();
+        assert_eq!(
+            first.to_string(),
+            format!(
+                "template: c/templates/f1.yaml:{}: missing value for if",
+                PARALLEL_PARSE_BYTES / 5 / 4 + 2
+            )
         );
     }
 

@@ -14,5 +14,5 @@ pub mod lex;
 pub mod parse;
 pub mod value;
 
-pub use helm::render;
+pub use helm::{leave_teardown_to_exit, render};
 pub use value::{Dict, Object, Value};

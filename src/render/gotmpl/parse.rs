@@ -755,6 +755,46 @@ mod tests {
     }
 
     #[test]
+    fn trees_refer_to_their_source_by_spans() {
+        let src = "a {{- $x := .Values.b }} {{ $x.c.d | printf \"%s\\n\" `raw` }}";
+        let parsed = p(src);
+        let [Node::Text(text), Node::Action(decl), Node::Text(_), Node::Action(use_)] =
+            parsed.root.as_slice()
+        else {
+            panic!("unexpected shape: {:?}", parsed.root)
+        };
+        assert_eq!(text.text(src), "a");
+        assert_eq!(decl.decl[0].text(src), "$x");
+        let Arg::Field(_, fields) = &decl.cmds[0].args[0] else {
+            panic!("not a field")
+        };
+        assert_eq!(fields.span.text(src), ".Values.b");
+        assert_eq!(fields.names(src).collect::<Vec<_>>(), ["Values", "b"]);
+        let Arg::Variable(_, name, chain) = &use_.cmds[0].args[0] else {
+            panic!("not a variable")
+        };
+        assert_eq!((name.text(src), chain.count), ("$x", 2));
+        assert_eq!(chain.names(src).collect::<Vec<_>>(), ["c", "d"]);
+        assert_eq!(use_.cmds[0].text.text(src), "$x.c.d");
+        let second = &use_.cmds[1];
+        assert_eq!(second.text.text(src), "printf \"%s\\n\" `raw`");
+        assert!(matches!(
+            second.args[0],
+            Arg::Func(_, Callee { name: "printf", .. })
+        ));
+        let literals: Vec<&str> = second.args[1..]
+            .iter()
+            .map(|a| match a {
+                Arg::Str(l) => l.text(src),
+                _ => panic!("not a string"),
+            })
+            .collect();
+        assert_eq!(literals, ["%s\n", "raw"]);
+        assert!(matches!(second.args[1], Arg::Str(Literal::Unescaped(_))));
+        assert!(matches!(second.args[2], Arg::Str(Literal::Source(_))));
+    }
+
+    #[test]
     fn number_literals_follow_go() {
         assert!(matches!(parse_number("42", 0), Ok(Number::Int(42))));
         assert!(matches!(parse_number("0x1F", 0), Ok(Number::Int(31))));
