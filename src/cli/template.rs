@@ -110,6 +110,8 @@ pub fn run(args: Args, global: &GlobalArgs) -> CliResult {
         inputs.env.clone(),
         args.is_upgrade,
     )?;
+    // One render, then exit: the OS frees memory faster than dropping every tree and value.
+    crate::render::gotmpl::leave_teardown_to_exit();
     let templated = template(&chart, &inputs, &options).into_diagnostic()?;
     for warning in &templated.composed.warnings {
         eprintln!("warning: {warning}");
@@ -130,6 +132,9 @@ pub fn run(args: Args, global: &GlobalArgs) -> CliResult {
         None => {
             let text = stdout_text(&templated, &hooks, &args)?;
             print!("{text}");
+            // The process exits next; freeing the chart, values and manifests is wasted work.
+            std::mem::forget(hooks);
+            std::mem::forget(templated);
             Ok(0)
         }
     }
