@@ -215,10 +215,10 @@ pub fn compose(chart: &Chart, inputs: &ValuesInputs) -> Result<Composed, ValuesE
         });
     }
     subcharts::process_dependencies(&mut chart, &user)?;
-    let values = coalesce::coalesce_values(&chart, &user)?;
-    schema::validate(&chart, &values)?;
+    let values = Value::Object(coalesce::coalesce_values(&chart, &user)?);
+    schema::validate_value(&chart, &values)?;
     Ok(Composed {
-        values: Value::Object(values),
+        values,
         user_supplied: Value::Object(user),
         chart,
         warnings,

@@ -20,6 +20,11 @@ pub enum SchemaError {
 
 /// Checks `values` against the chart's schema and, recursively, each subchart's.
 pub fn validate(chart: &Chart, values: &Map<String, Value>) -> Result<(), SchemaError> {
+    validate_value(chart, &Value::Object(values.clone()))
+}
+
+/// [`validate`] for values already held as a JSON object (no copy of them is made).
+pub fn validate_value(chart: &Chart, values: &Value) -> Result<(), SchemaError> {
     let mut violations = Vec::new();
     collect(chart, values, "", &mut violations)?;
     if violations.is_empty() {
@@ -31,7 +36,7 @@ pub fn validate(chart: &Chart, values: &Map<String, Value>) -> Result<(), Schema
 
 fn collect(
     chart: &Chart,
-    values: &Map<String, Value>,
+    values: &Value,
     prefix: &str,
     out: &mut Vec<String>,
 ) -> Result<(), SchemaError> {
@@ -41,8 +46,7 @@ fn collect(
                 chart: chart.name().to_string(),
                 message: e.to_string(),
             })?;
-        let instance = Value::Object(values.clone());
-        for error in validator.iter_errors(&instance) {
+        for error in validator.iter_errors(values) {
             let path = format!("{prefix}{}", dotted(&error.instance_path().to_string()));
             let path = if path.is_empty() {
                 ".".to_string()
@@ -56,7 +60,7 @@ fn collect(
         let sub_prefix = format!("{prefix}.{}", sub.name());
         match values.get(sub.name()) {
             None | Some(Value::Null) => {}
-            Some(Value::Object(sub_values)) => collect(sub, sub_values, &sub_prefix, out)?,
+            Some(sub_values @ Value::Object(_)) => collect(sub, sub_values, &sub_prefix, out)?,
             Some(other) => out.push(format!(
                 "{sub_prefix}: expected object (the values of subchart {}), got {}",
                 sub.name(),
