@@ -123,6 +123,28 @@ pub fn available_envs(chart: &Chart) -> Vec<String> {
 /// Composes the values for `chart` from the user's inputs, in Helm's precedence, and checks
 /// them against `values.schema.json`.
 pub fn compose(chart: &Chart, inputs: &ValuesInputs) -> Result<Composed, ValuesError> {
+    if !schema::has_schema(chart) {
+        return compose_with(chart, inputs, || None);
+    }
+    // Compiling schemas costs about as much as composing; it needs only the chart, so it runs
+    // on a second thread meanwhile. Errors are reported in the same order as before.
+    std::thread::scope(|scope| {
+        let compiling = std::thread::Builder::new()
+            .name("values-schema".into())
+            .stack_size(SCHEMA_STACK_BYTES)
+            .spawn_scoped(scope, || schema::compile_all(chart));
+        compose_with(chart, inputs, || compiling.ok().and_then(|h| h.join().ok()))
+    })
+}
+
+/// The schema thread's stack: a main thread's, as compiling recurses through nested schemas.
+const SCHEMA_STACK_BYTES: usize = 8 << 20;
+
+fn compose_with<'c>(
+    chart: &Chart,
+    inputs: &ValuesInputs,
+    compiled: impl FnOnce() -> Option<schema::Compiled<'c>>,
+) -> Result<Composed, ValuesError> {
     let engine = chart.metadata.engine();
     let go_numbers = engine == Engine::GoTemplate;
     let file_numbers = |v: Value| {
@@ -216,7 +238,7 @@ pub fn compose(chart: &Chart, inputs: &ValuesInputs) -> Result<Composed, ValuesE
     }
     subcharts::process_dependencies(&mut chart, &user)?;
     let values = Value::Object(coalesce::coalesce_values(&chart, &user)?);
-    schema::validate_value(&chart, &values)?;
+    schema::validate_value(&chart, &values, compiled().as_ref())?;
     Ok(Composed {
         values,
         user_supplied: Value::Object(user),

@@ -20,13 +20,59 @@ pub enum SchemaError {
 
 /// Checks `values` against the chart's schema and, recursively, each subchart's.
 pub fn validate(chart: &Chart, values: &Map<String, Value>) -> Result<(), SchemaError> {
-    validate_value(chart, &Value::Object(values.clone()))
+    validate_value(chart, &Value::Object(values.clone()), None)
 }
 
-/// [`validate`] for values already held as a JSON object (no copy of them is made).
-pub fn validate_value(chart: &Chart, values: &Value) -> Result<(), SchemaError> {
+/// Validators compiled ahead of time (see [`compile_all`]), found again by their schema.
+pub struct Compiled<'c> {
+    entries: Vec<(&'c Value, Result<jsonschema::Validator, String>)>,
+}
+
+impl Compiled<'_> {
+    fn find(&self, schema: &Value) -> Option<&Result<jsonschema::Validator, String>> {
+        self.entries
+            .iter()
+            .find(|(s, _)| *s == schema)
+            .map(|(_, compiled)| compiled)
+    }
+}
+
+/// Whether `chart` or any subchart has a `values.schema.json`.
+pub fn has_schema(chart: &Chart) -> bool {
+    chart.schema.is_some() || chart.dependencies.iter().any(has_schema)
+}
+
+/// Compiles the schema of `chart` and of every subchart, so that compiling (the costly part)
+/// can run while values are still being composed.
+pub fn compile_all(chart: &Chart) -> Compiled<'_> {
+    fn walk<'c>(chart: &'c Chart, out: &mut Compiled<'c>) {
+        if let Some(schema) = &chart.schema {
+            out.entries.push((schema, compile(schema)));
+        }
+        for sub in &chart.dependencies {
+            walk(sub, out);
+        }
+    }
+    let mut out = Compiled {
+        entries: Vec::new(),
+    };
+    walk(chart, &mut out);
+    out
+}
+
+fn compile(schema: &Value) -> Result<jsonschema::Validator, String> {
+    jsonschema::validator_for(schema).map_err(|e| e.to_string())
+}
+
+/// [`validate`] for values already held as a JSON object (no copy of them is made), with
+/// validators from [`compile_all`] when there are some.
+pub fn validate_value(
+    chart: &Chart,
+    values: &Value,
+    compiled: Option<&Compiled<'_>>,
+) -> Result<(), SchemaError> {
     let mut violations = Vec::new();
-    collect(chart, values, "", &mut violations)?;
+    collect(chart, values, "", compiled, &mut violations)?;
     if violations.is_empty() {
         Ok(())
     } else {
@@ -38,13 +84,23 @@ fn collect(
     chart: &Chart,
     values: &Value,
     prefix: &str,
+    compiled: Option<&Compiled<'_>>,
     out: &mut Vec<String>,
 ) -> Result<(), SchemaError> {
     if let Some(schema) = &chart.schema {
-        let validator =
-            jsonschema::validator_for(schema).map_err(|e| SchemaError::InvalidSchema {
+        let here;
+        let validator = match compiled.and_then(|c| c.find(schema)) {
+            Some(found) => found,
+            None => {
+                here = compile(schema);
+                &here
+            }
+        };
+        let validator = validator
+            .as_ref()
+            .map_err(|message| SchemaError::InvalidSchema {
                 chart: chart.name().to_string(),
-                message: e.to_string(),
+                message: message.clone(),
             })?;
         for error in validator.iter_errors(values) {
             let path = format!("{prefix}{}", dotted(&error.instance_path().to_string()));
@@ -60,7 +116,9 @@ fn collect(
         let sub_prefix = format!("{prefix}.{}", sub.name());
         match values.get(sub.name()) {
             None | Some(Value::Null) => {}
-            Some(sub_values @ Value::Object(_)) => collect(sub, sub_values, &sub_prefix, out)?,
+            Some(sub_values @ Value::Object(_)) => {
+                collect(sub, sub_values, &sub_prefix, compiled, out)?
+            }
             Some(other) => out.push(format!(
                 "{sub_prefix}: expected object (the values of subchart {}), got {}",
                 sub.name(),
@@ -192,6 +250,36 @@ mod tests {
         assert!(!with(Some("http://json-schema.org/draft-07/schema#")));
         assert!(with(Some("https://json-schema.org/draft/2020-12/schema")));
         assert!(with(None));
+    }
+
+    #[test]
+    fn precompiled_schemas_give_the_same_verdicts() {
+        let mut sub = chart_with(json!({"properties": {"port": {"type": "integer"}}}));
+        sub.metadata.name = "db".into();
+        let mut broken = chart_with(json!({"type": 5}));
+        broken.metadata.name = "broken".into();
+        let mut top = chart_with(json!({"required": ["name"]}));
+        top.dependencies.push(sub);
+        top.dependencies.push(broken);
+        let compiled = compile_all(&top);
+        for values in [
+            json!({"name": "x", "db": {"port": "x"}}),
+            json!({"db": {"port": 1}}),
+            json!({"name": "x", "db": {"port": 1}}),
+            json!({"name": "x", "broken": {}}),
+        ] {
+            assert_eq!(
+                validate_value(&top, &values, Some(&compiled)),
+                validate_value(&top, &values, None),
+                "{values}"
+            );
+        }
+        let err = validate_value(&top, &json!({"broken": {}}), Some(&compiled)).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("broken: values.schema.json is not a valid"),
+            "{err}"
+        );
     }
 
     #[test]
