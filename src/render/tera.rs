@@ -9,10 +9,11 @@
 //! Tera reports undefined variables without a position; [`locate`] finds the expression in the
 //! source so the error names `file:line:column` and the missing path.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
-use tera::{Context, Tera};
+use tera::{Context, Template, Tera};
 
 use super::{RenderError, RenderOptions, Rendered};
 use crate::chart::{Chart, ChartFile};
@@ -152,48 +153,151 @@ fn build_tera(
     // Manifests are YAML, not HTML: never escape.
     tera.autoescape_on(Vec::new());
     functions::register(&mut tera, chart, options);
-    let guarded: Vec<(String, String)> = sources
-        .iter()
-        .map(|s| (s.name.clone(), guard_required(s.text)))
-        .collect();
-    tera.add_raw_templates(guarded)
-        .map_err(|err| locate::parse_error(&err, sources))?;
+    add_templates(&mut tera, sources).map_err(|err| locate::parse_error(&err, sources))?;
     Ok(tera)
+}
+
+/// Below this many bytes of templates a second thread costs more than it saves.
+const PARALLEL_PARSE_BYTES: usize = 2048;
+
+/// What `Tera::add_raw_templates` does, with the parsing (most of a render's time: Tera's pest
+/// parser spends ~2000 instructions per byte) split over two threads. Errors are the same as
+/// `add_raw_templates` gives: the first template in `sources` order that fails to parse.
+fn add_templates(tera: &mut Tera, sources: &[Source<'_>]) -> tera::Result<()> {
+    let parsed = parse_templates(sources);
+    for (source, template) in sources.iter().zip(parsed) {
+        let template = template
+            .map_err(|e| tera::Error::chain(format!("Failed to parse '{}'", source.name), e))?;
+        tera.templates.insert(source.name.clone(), template);
+    }
+    tera.build_inheritance_chains()?;
+    tera.check_macro_files()
+}
+
+/// Parses every source (after [`guard_required`]); the results are in `sources` order.
+fn parse_templates(sources: &[Source<'_>]) -> Vec<tera::Result<Template>> {
+    let parse = |s: &Source<'_>| Template::new(&s.name, None, &guard_required(s.text));
+    let total: usize = sources.iter().map(|s| s.text.len()).sum();
+    if sources.len() < 2 || total < PARALLEL_PARSE_BYTES {
+        return sources.iter().map(parse).collect();
+    }
+    let mine = split_by_size(sources);
+    let (theirs, ours): (Vec<_>, Vec<_>) = (0..sources.len()).partition(|i| !mine[*i]);
+    let (mut theirs, mut ours) = std::thread::scope(|scope| {
+        let worker = scope.spawn(|| {
+            theirs
+                .iter()
+                .map(|&i| (i, parse(&sources[i])))
+                .collect::<Vec<_>>()
+        });
+        let ours: Vec<_> = ours.iter().map(|&i| (i, parse(&sources[i]))).collect();
+        match worker.join() {
+            Ok(theirs) => (theirs, ours),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    });
+    let mut all: Vec<(usize, tera::Result<Template>)> = Vec::with_capacity(sources.len());
+    all.append(&mut theirs);
+    all.append(&mut ours);
+    all.sort_by_key(|(i, _)| *i);
+    all.into_iter().map(|(_, parsed)| parsed).collect()
+}
+
+/// Splits the sources in two halves of about equal bytes (largest first, each to the lighter
+/// half): `true` marks the half the calling thread parses.
+fn split_by_size(sources: &[Source<'_>]) -> Vec<bool> {
+    let mut order: Vec<usize> = (0..sources.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(sources[i].text.len()));
+    let mut mine = vec![false; sources.len()];
+    let (mut mine_bytes, mut theirs_bytes) = (0, 0);
+    for i in order {
+        if mine_bytes <= theirs_bytes {
+            mine[i] = true;
+            mine_bytes += sources[i].text.len();
+        } else {
+            theirs_bytes += sources[i].text.len();
+        }
+    }
+    mine
 }
 
 /// Tera fails on an undefined variable before any filter runs, except `default` when it comes
 /// first. So `X | required(...)` becomes `X | default(value="MISSING") | required(...)`, letting
 /// `required` report the chart author's message instead of a bare "not found".
-pub(crate) fn guard_required(text: &str) -> String {
-    use std::sync::OnceLock;
-    static RE: OnceLock<regex::Regex> = OnceLock::new();
-    let re = RE.get_or_init(|| {
-        regex::Regex::new(
-            r#"(?P<head>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+|\[[^\]\n]*\])*)(?P<ws>\s*)\|\s*required\s*\("#,
-        )
-        .expect("required guard regex is valid")
-    });
+///
+/// `X` is a context path: an identifier, then `.word` and `[...]` parts. A hand-written scanner
+/// rather than a regex: compiling the regex cost more than parsing a small template.
+pub(crate) fn guard_required(text: &str) -> Cow<'_, str> {
     if !text.contains("required") {
-        return text.to_string();
+        return Cow::Borrowed(text);
     }
+    let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len() + 64);
     let mut last = 0;
-    for caps in re.captures_iter(text) {
-        let (Some(whole), Some(head)) = (caps.get(0), caps.get(1)) else {
+    let mut i = 0;
+    while i < bytes.len() {
+        if !is_word(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        // A path starts at the first non-digit of a run of word characters; a start later in the
+        // run would end where this one ends, so one try per run finds the leftmost call.
+        let run_end = i + bytes[i..].iter().take_while(|b| is_word(**b)).count();
+        let Some(start) = (i..run_end).find(|&p| !bytes[p].is_ascii_digit()) else {
+            i = run_end;
+            continue;
+        };
+        let Some((head_end, call_end)) = required_call_at(text, start) else {
+            i = run_end;
             continue;
         };
         // Only the first filter of an expression may be `default`; leave chained filters alone.
-        let before = text[..head.start()].trim_end();
-        if before.ends_with('|') || before.ends_with('.') {
-            continue;
+        let before = text[..start].trim_end();
+        if !(before.ends_with('|') || before.ends_with('.')) {
+            out.push_str(&text[last..head_end]);
+            out.push_str(&format!(" | default(value=\"{MISSING}\") "));
+            out.push_str(text[head_end..call_end].trim_start());
+            last = call_end;
         }
-        out.push_str(&text[last..head.end()]);
-        out.push_str(&format!(" | default(value=\"{MISSING}\") "));
-        out.push_str(text[head.end()..whole.end()].trim_start());
-        last = whole.end();
+        i = call_end;
+    }
+    if last == 0 {
+        return Cow::Borrowed(text);
     }
     out.push_str(&text[last..]);
-    out
+    Cow::Owned(out)
+}
+
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// When a path starting at `start` is followed by `| required(`: where the path ends and where
+/// the `(` ends.
+fn required_call_at(text: &str, start: usize) -> Option<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let word_end = |from: usize| from + bytes[from..].iter().take_while(|b| is_word(**b)).count();
+    let mut end = word_end(start);
+    loop {
+        match bytes.get(end) {
+            Some(b'.') if bytes.get(end + 1).copied().is_some_and(is_word) => {
+                end = word_end(end + 1);
+            }
+            Some(b'[') => match text[end + 1..].find([']', '\n']) {
+                Some(k) if bytes[end + 1 + k] == b']' => end += k + 2,
+                _ => break,
+            },
+            _ => break,
+        }
+    }
+    let rest = text[end..]
+        .trim_start()
+        .strip_prefix('|')?
+        .trim_start()
+        .strip_prefix("required")?
+        .trim_start()
+        .strip_prefix('(')?;
+    Some((end, text.len() - rest.len()))
 }
 
 /// The key a subchart's values live under in its parent: its alias when the parent names one.

@@ -319,3 +319,175 @@ fn lookup_reads_the_live_cluster_when_there_is_one() {
         "{err}"
     );
 }
+
+/// Enough templates (and bytes) to be parsed on two threads, with syntax errors in `broken`.
+fn many_templates(broken: &[usize]) -> Vec<(String, String)> {
+    (0..12)
+        .map(|i| {
+            let body = if broken.contains(&i) {
+                "a: 1\nb: {{ Values.a | }}\n".to_string()
+            } else {
+                format!("n{i}: {{{{ Values.a | default(value=1) }}}}\n").repeat(10 + i * 3)
+            };
+            (format!("t{i:02}.yaml"), body)
+        })
+        .collect()
+}
+
+fn sources_of(templates: &[(String, String)]) -> Vec<Source<'_>> {
+    templates
+        .iter()
+        .map(|(name, text)| Source {
+            name: name.clone(),
+            path: format!("c/templates/{name}"),
+            text,
+            helper: false,
+        })
+        .collect()
+}
+
+#[test]
+fn parallel_parse_reports_the_same_error_as_sequential() {
+    // Each split puts some broken templates on the worker thread and some on the caller's.
+    for broken in [
+        vec![0],
+        vec![11],
+        vec![3, 4],
+        vec![10, 2, 7],
+        vec![5, 6, 8, 9],
+    ] {
+        let templates = many_templates(&broken);
+        let sources = sources_of(&templates);
+        let total: usize = sources.iter().map(|s| s.text.len()).sum();
+        assert!(total >= PARALLEL_PARSE_BYTES, "{total} bytes");
+        let mine = split_by_size(&sources);
+        assert!(mine.contains(&true) && mine.contains(&false), "{mine:?}");
+
+        let mut parallel = Tera::default();
+        let parallel = add_templates(&mut parallel, &sources).unwrap_err();
+        let sequential = Tera::default()
+            .add_raw_templates(templates.iter().map(|(n, t)| (n, guard_required(t))))
+            .unwrap_err();
+        assert_eq!(
+            locate::parse_error(&parallel, &sources).to_string(),
+            locate::parse_error(&sequential, &sources).to_string()
+        );
+        let first = broken.iter().min().unwrap();
+        assert_eq!(
+            locate::parse_error(&parallel, &sources).to_string(),
+            format!(
+                "c/templates/t{first:02}.yaml:2:18: template syntax error: expected an identifier (must start with a-z)"
+            )
+        );
+    }
+}
+
+#[test]
+fn parallel_parse_keeps_every_template() {
+    let templates = many_templates(&[]);
+    let sources = sources_of(&templates);
+    let mut tera = Tera::default();
+    add_templates(&mut tera, &sources).unwrap();
+    let mut names: Vec<&String> = tera.templates.keys().collect();
+    names.sort();
+    let expected: Vec<&String> = templates.iter().map(|(n, _)| n).collect();
+    assert_eq!(names, expected);
+    let mut sequential = Tera::default();
+    sequential
+        .add_raw_templates(templates.iter().map(|(n, t)| (n, guard_required(t))))
+        .unwrap();
+    for (name, template) in &tera.templates {
+        assert_eq!(template.ast, sequential.templates[name].ast, "{name}");
+    }
+}
+
+/// The regex the guard scanner replaced: the scanner must rewrite exactly what it matched.
+fn guard_required_by_regex(text: &str) -> String {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(
+            r#"(?P<head>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+|\[[^\]\n]*\])*)(?P<ws>\s*)\|\s*required\s*\("#,
+        )
+        .unwrap()
+    });
+    let mut out = String::new();
+    let mut last = 0;
+    for caps in re.captures_iter(text) {
+        let (whole, head) = (caps.get(0).unwrap(), caps.get(1).unwrap());
+        let before = text[..head.start()].trim_end();
+        if before.ends_with('|') || before.ends_with('.') {
+            continue;
+        }
+        out.push_str(&text[last..head.end()]);
+        out.push_str(&format!(" | default(value=\"{MISSING}\") "));
+        out.push_str(text[head.end()..whole.end()].trim_start());
+        last = whole.end();
+    }
+    out.push_str(&text[last..]);
+    out
+}
+
+#[test]
+fn guard_scanner_rewrites_what_the_regex_did() {
+    let pieces = [
+        "a",
+        "Values",
+        "b1",
+        "9",
+        "_",
+        ".",
+        ".x",
+        "[",
+        "]",
+        "[\"k\"]",
+        "[0]",
+        "\n",
+        " ",
+        "\t",
+        "\u{a0}",
+        "|",
+        "| ",
+        "required",
+        "required(",
+        "(",
+        ")",
+        "{{ ",
+        " }}",
+        "é",
+        "|required(",
+        " | required (",
+        "lower",
+        "-",
+    ];
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let mut rewritten = 0;
+    for _ in 0..5_000 {
+        let len = 1 + next(14);
+        let text: String = (0..len).map(|_| pieces[next(pieces.len())]).collect();
+        let expected = guard_required_by_regex(&text);
+        rewritten += usize::from(expected != text);
+        assert_eq!(guard_required(&text), expected, "{text:?}");
+    }
+    assert!(
+        rewritten > 100,
+        "only {rewritten} inputs exercised a rewrite"
+    );
+    for text in [
+        "{{ Values.image[\"tag\"] | required(message=\"m\") }}",
+        "{{ a.b[x | required(y)] | required(z) }}",
+        "{{ 9ab|required(m) }} {{ x.y.z\u{2003}|\u{2003}required\u{2003}( }}",
+        "{{ a[\n] | required(m) }}",
+    ] {
+        assert_eq!(
+            guard_required(text),
+            guard_required_by_regex(text),
+            "{text:?}"
+        );
+    }
+}
