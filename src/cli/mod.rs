@@ -5,7 +5,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 pub mod completion;
 pub mod create;
@@ -148,7 +148,7 @@ pub enum Command {
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse_command_line();
     let debug = cli.global.debug;
     let global = cli.global;
     let result = match cli.command {
@@ -185,6 +185,19 @@ pub fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// `Cli::parse()`, without freeing the command tree afterwards: freeing it costs more than
+/// parsing the arguments, and a process that runs one command never needs the memory back.
+fn parse_command_line() -> Cli {
+    let mut command = Cli::command();
+    let parsed = command
+        .try_get_matches_from_mut(std::env::args_os())
+        .and_then(|mut matches| {
+            Cli::from_arg_matches_mut(&mut matches).map_err(|err| err.format(&mut command))
+        });
+    std::mem::forget(command);
+    parsed.unwrap_or_else(|err| err.exit())
 }
 
 /// Prints an error and its causes on stderr, once.
