@@ -64,7 +64,7 @@ pub fn lex(src: &str) -> Result<Vec<Item<'_>>, ParseError> {
     // Whether the previous action ended with `-}}`: the next text loses its leading spaces.
     let mut trim_next = false;
     while pos <= bytes.len() {
-        let next = find_left_delim(bytes, pos);
+        let next = find_left_delim(src, pos);
         let text_end = next.unwrap_or(bytes.len());
         let mut text = &src[pos..text_end];
         let mut left_trim = false;
@@ -132,10 +132,12 @@ pub fn lex(src: &str) -> Result<Vec<Item<'_>>, ParseError> {
     Ok(items)
 }
 
-/// The offset of the next `{{` at or after `from`.
-fn find_left_delim(bytes: &[u8], from: usize) -> Option<usize> {
+/// The offset of the next `{{` at or after `from` (a char boundary).
+fn find_left_delim(src: &str, from: usize) -> Option<usize> {
+    let bytes = src.as_bytes();
     let mut p = from;
-    while let Some(i) = bytes.get(p..)?.iter().position(|b| *b == b'{') {
+    // `str::find` with an ASCII char scans a word at a time; most of a template is text.
+    while let Some(i) = src.get(p..)?.find('{') {
         let at = p + i;
         if bytes.get(at + 1) == Some(&b'{') {
             return Some(at);
@@ -480,6 +482,23 @@ mod tests {
         assert_eq!(
             t,
             vec![Tok::Text("a"), Tok::Text("b"), Tok::Text("c"), Tok::Eof]
+        );
+    }
+
+    #[test]
+    fn single_braces_stay_text() {
+        assert_eq!(
+            toks("a{b}{{ 1 }}{é{"),
+            vec![
+                Tok::Text("a{b}"),
+                Tok::LeftDelim,
+                Tok::Space,
+                Tok::Number("1"),
+                Tok::Space,
+                Tok::RightDelim,
+                Tok::Text("{é{"),
+                Tok::Eof
+            ]
         );
     }
 

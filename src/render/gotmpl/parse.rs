@@ -245,7 +245,7 @@ impl<'s, 't> Parser<'s, 't> {
 
     /// Peeks past spaces.
     fn peek_non_space(&mut self) -> &'t Tok<'s> {
-        while *self.peek() == Tok::Space {
+        while matches!(self.peek(), Tok::Space) {
             self.i += 1;
         }
         self.peek()
