@@ -28,6 +28,10 @@ debs:
 	@if ! command -v kubectl >/dev/null 2>&1; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubernetes-client; \
 	fi
+	@# openssl judges the keys and certificates of Sprig's genCA/genPrivateKey (funcs/crypto).
+	@if ! command -v openssl >/dev/null 2>&1; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl; \
+	fi
 	@# The CNCF distribution registry, started on loopback by the OCI tests (tests/repo_oci.rs).
 	@if [ ! -x /usr/bin/docker-registry ]; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry; \

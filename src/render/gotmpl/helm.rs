@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::encode;
 use super::exec::{dict_of, parse_source, Exec, ExecError, ParseFailure, ParsedFile, TemplateSet};
+use super::funcs;
 use super::value::{Dict, Object, Value};
 use crate::chart::{Chart, ChartFile, ChartMetadata};
 use crate::render::{Capabilities, RenderError, RenderOptions, Rendered};
@@ -535,6 +536,12 @@ fn render_here(
     };
     let mut tpls = BTreeMap::new();
     collect(chart, None, None, &root_values, &release, &caps, &mut tpls);
+    // Key generation dwarfs a render: start it now, on other cores, for the calls to come.
+    let keys = tpls
+        .values()
+        .map(|t| funcs::keys_generated_by(&t.src))
+        .sum();
+    let _key_prefetch = funcs::prefetch_rsa_keys(keys);
     let order = helm_order(tpls.keys().cloned().collect());
 
     let sources: Vec<(&str, &str)> = order

@@ -5,6 +5,11 @@
 use sha1::Digest as _;
 
 mod certificates;
+mod dsa;
+mod keys;
+mod primes;
+
+pub use keys::{keys_generated_by, prefetch_rsa_keys, KeyPrefetch};
 
 use super::super::value::Value;
 use super::cast::str_param;

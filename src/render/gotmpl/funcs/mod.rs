@@ -35,6 +35,7 @@ use super::value::Value;
 pub mod cast;
 
 mod crypto;
+pub use crypto::{keys_generated_by, prefetch_rsa_keys, KeyPrefetch};
 mod data;
 mod dates;
 mod defaults;

@@ -5,9 +5,9 @@
 //! random 128-bit serial, validity from now for the given days, key usages `keyEncipherment`
 //! and `digitalSignature` (plus `keyCertSign` for a CA), extended key usages server and client
 //! auth, and the IP and DNS subject alternative names. Keys are Sprig's: RSA 2048 for the
-//! generated certificates and RSA 4096 for `genPrivateKey "rsa"` (made with the `rsa` crate,
-//! signed by ring), written as `RSA PRIVATE KEY` (PKCS#1), ECDSA P-256 as `EC PRIVATE KEY`
-//! and Ed25519 as `PRIVATE KEY` (PKCS#8). Known difference: `genPrivateKey "dsa"` is an error.
+//! generated certificates (see [`super::keys`]) and RSA 4096 for `genPrivateKey "rsa"` (our own
+//! prime search, signed by ring), written as `RSA PRIVATE KEY` (PKCS#1), ECDSA P-256 as
+//! `EC PRIVATE KEY`, Ed25519 as `PRIVATE KEY` (PKCS#8) and DSA (only from `genPrivateKey`) as `DSA PRIVATE KEY`.
 
 use std::any::Any;
 use std::net::IpAddr;
@@ -22,6 +22,7 @@ use super::super::super::value::{Dict, Object, Value};
 use super::super::cast::{int_param, str_param, to_list};
 use super::super::encoding::b64_decode;
 use super::super::{arity, FuncError, Registry};
+use super::{dsa, keys};
 
 /// Sprig's `certificate` struct: PEM text of the certificate and of its private key.
 #[derive(Debug, Clone, PartialEq)]
@@ -171,14 +172,10 @@ fn pkcs8_private_key(pkcs8: &[u8]) -> Option<&[u8]> {
     (tag == 0x04).then_some(key)
 }
 
-/// A new RSA key of `bits` bits, loaded for signing with SHA256WithRSA (what Go's `x509` uses
+/// An RSA key from PKCS#1 DER, loaded for signing with SHA256WithRSA (what Go's `x509` uses
 /// for RSA keys).
-fn new_rsa_key(bits: usize) -> Result<KeyPair, String> {
-    use rsa::pkcs1::EncodeRsaPrivateKey as _;
-    let key =
-        rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, bits).map_err(|e| e.to_string())?;
-    let pkcs1 = key.to_pkcs1_der().map_err(|e| e.to_string())?;
-    let pkcs8 = wrap_pkcs8(OID_RSA, &der(0x05, &[]), pkcs1.as_bytes());
+fn rsa_key_pair(pkcs1: &[u8]) -> Result<KeyPair, String> {
+    let pkcs8 = wrap_pkcs8(OID_RSA, &der(0x05, &[]), pkcs1);
     KeyPair::try_from(pkcs8.as_slice()).map_err(|e| e.to_string())
 }
 
@@ -330,9 +327,11 @@ fn base_params(
     Ok(params)
 }
 
-/// Sprig's key for generated certificates: RSA 2048.
+/// Sprig's key for generated certificates: RSA 2048 (made ahead when the render announced it).
 fn new_key() -> Result<KeyPair, FuncError> {
-    new_rsa_key(2048).map_err(|e| FuncError::new(format!("error generating rsa key: {e}")))
+    keys::take_rsa_2048()
+        .and_then(|der| rsa_key_pair(&der))
+        .map_err(|e| FuncError::new(format!("error generating rsa key: {e}")))
 }
 
 fn creation_error(e: rcgen::Error) -> FuncError {
@@ -464,20 +463,31 @@ fn build_custom_cert(args: &[Value]) -> Result<Value, FuncError> {
     Ok(Value::Object(Rc::new(Certificate { cert, key })))
 }
 
-/// `genPrivateKey TYPE`: a PEM private key of type `rsa` (the default, 4096 bits), `ecdsa`
-/// (P-256) or `ed25519`.
+/// A DSA key as Sprig writes it: `DSA PRIVATE KEY`, the DER sequence (version 0, p, q, g, y, x)
+/// that OpenSSL also reads.
+fn dsa_key_pem(key: &dsa::DsaKey) -> String {
+    let mut fields = der(0x02, &[0]);
+    for n in [&key.p, &key.q, &key.g, &key.y, &key.x] {
+        let mut bytes = n.to_bytes_be();
+        // DER integers are signed: a leading one bit needs a zero byte before it.
+        if bytes.first().is_none_or(|&b| b & 0x80 != 0) {
+            bytes.insert(0, 0);
+        }
+        fields.extend(der(0x02, &bytes));
+    }
+    pem_block("DSA PRIVATE KEY", &der(0x30, &fields))
+}
+
+/// `genPrivateKey TYPE`: a PEM private key of type `rsa` (the default, 4096 bits), `dsa`
+/// (L2048N256 parameters), `ecdsa` (P-256) or `ed25519`.
 fn gen_private_key(args: &[Value]) -> Result<Value, FuncError> {
     arity("genPrivateKey", args, 1)?;
     let kind = str_param(&args[0]);
     let key = match kind.as_str() {
-        "" | "rsa" => new_rsa_key(4096),
+        "" | "rsa" => keys::generate_rsa_key(4096).and_then(|der| rsa_key_pair(&der)),
         "ecdsa" => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|e| e.to_string()),
         "ed25519" => KeyPair::generate_for(&rcgen::PKCS_ED25519).map_err(|e| e.to_string()),
-        "dsa" => {
-            return Err(FuncError::new(
-                "rudder cannot generate dsa keys; use \"rsa\", \"ecdsa\" or \"ed25519\"",
-            ))
-        }
+        "dsa" => return Ok(Value::from(dsa_key_pem(&dsa::generate_dsa_key()))),
         other => return Ok(Value::from(format!("Unknown type {other}"))),
     };
     match key {
@@ -608,5 +618,105 @@ mod tests {
             show("buildCustomCert", &[s("!!"), s("")]),
             "error: unable to decode base64 certificate"
         );
+    }
+
+    /// openssl, the judge of our keys and certificates; the test fails without it.
+    fn openssl(args: &[&str], dir: &std::path::Path) -> String {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("cannot run openssl ({e}): install it (`make test-deps` or apt-get install openssl)")
+            });
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "openssl {args:?} failed:\n{text}");
+        text
+    }
+
+    #[test]
+    fn openssl_accepts_generated_keys_and_certificates() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = parts(&call("genCA", &[s("judge-ca"), i(365)]).unwrap());
+        let ips = l(&[s("10.1.2.3")]);
+        let names = l(&[s("svc.ns.svc")]);
+        let leaf_value = call(
+            "genSignedCert",
+            &[s("svc"), ips, names, i(30), ca_value(&ca)],
+        );
+        let leaf = parts(&leaf_value.unwrap());
+        let own = parts(
+            &call(
+                "genSelfSignedCert",
+                &[s("own"), Value::Nil, Value::Nil, i(1)],
+            )
+            .unwrap(),
+        );
+        let rsa4096 = show("genPrivateKey", &[s("rsa")]);
+        for (name, text) in [
+            ("ca.pem", &ca.cert),
+            ("ca.key", &ca.key),
+            ("leaf.pem", &leaf.cert),
+            ("leaf.key", &leaf.key),
+            ("own.pem", &own.cert),
+            ("own.key", &own.key),
+            ("rsa4096.key", &rsa4096),
+        ] {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        for key in ["ca.key", "leaf.key", "own.key", "rsa4096.key"] {
+            let text = openssl(&["rsa", "-check", "-noout", "-in", key], dir.path());
+            assert!(text.contains("RSA key ok"), "{key}: {text}");
+        }
+        let bits = openssl(
+            &["rsa", "-noout", "-text", "-in", "rsa4096.key"],
+            dir.path(),
+        );
+        assert!(bits.contains("Private-Key: (4096 bit, 2 primes)"), "{bits}");
+        let ca_text = openssl(&["x509", "-noout", "-text", "-in", "ca.pem"], dir.path());
+        assert!(ca_text.contains("Public-Key: (2048 bit)"), "{ca_text}");
+        assert!(ca_text.contains("CA:TRUE"), "{ca_text}");
+        assert!(ca_text.contains("Certificate Sign"), "{ca_text}");
+        let leaf_text = openssl(&["x509", "-noout", "-text", "-in", "leaf.pem"], dir.path());
+        assert!(leaf_text.contains("Issuer: CN = judge-ca"), "{leaf_text}");
+        assert!(leaf_text.contains("DNS:svc.ns.svc"), "{leaf_text}");
+        assert!(leaf_text.contains("IP Address:10.1.2.3"), "{leaf_text}");
+        assert!(leaf_text.contains("TLS Web Server Authentication, TLS Web Client Authentication"));
+        let dsa = show("genPrivateKey", &[s("dsa")]);
+        assert!(
+            dsa.starts_with("-----BEGIN DSA PRIVATE KEY-----\n"),
+            "{dsa}"
+        );
+        std::fs::write(dir.path().join("dsa.key"), &dsa).unwrap();
+        let dsa_text = openssl(&["dsa", "-noout", "-text", "-in", "dsa.key"], dir.path());
+        assert!(dsa_text.contains("Private-Key: (2048 bit)"), "{dsa_text}");
+        let params = openssl(&["pkey", "-in", "dsa.key", "-check", "-noout"], dir.path());
+        assert!(params.contains("Key is valid"), "{params}");
+        let verified = openssl(&["verify", "-CAfile", "ca.pem", "leaf.pem"], dir.path());
+        assert!(verified.contains("leaf.pem: OK"), "{verified}");
+        // Each certificate holds the public half of the key beside it.
+        for (cert, key) in [
+            ("ca.pem", "ca.key"),
+            ("leaf.pem", "leaf.key"),
+            ("own.pem", "own.key"),
+        ] {
+            let from_cert = openssl(&["x509", "-noout", "-pubkey", "-in", cert], dir.path());
+            let from_key = openssl(&["rsa", "-pubout", "-in", key], dir.path());
+            let strip = |t: &str| {
+                t.lines()
+                    .filter(|l| !l.starts_with("writing"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            assert_eq!(strip(&from_cert), strip(&from_key), "{cert} and {key}");
+        }
+    }
+
+    fn ca_value(ca: &Certificate) -> Value {
+        Value::Object(Rc::new(ca.clone()))
     }
 }
