@@ -13,7 +13,9 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+mod head;
 mod order;
+use head::{Fields, MetadataFields, Scan};
 pub use order::{sort_by_kind, KindOrder, INSTALL_ORDER, UNINSTALL_ORDER};
 
 /// The annotation that makes a document a hook.
@@ -215,35 +217,77 @@ pub fn is_notes(path: &str) -> bool {
 
 /// Reads a document's head. Comment-only documents have none; anything else must be a mapping
 /// with `apiVersion`, `kind` and `metadata.name` (or `metadata.generateName`).
+///
+/// The whole document must be valid YAML, but only the head is kept: no value is built unless
+/// the document holds something the fast reader leaves to a full read (see [`parse_object`]),
+/// which then decides, so both ways give the same answer and the same errors.
 pub fn parse_head(source: &str, line: usize, content: &str) -> Result<Option<Head>, ManifestError> {
+    match head::scan(content) {
+        Scan::Null => Ok(None),
+        Scan::Mapping(fields) => head_of_fields(source, line, fields).map(Some),
+        Scan::Unsure => Ok(parse_object(source, line, content)?.map(|(head, _)| head)),
+    }
+}
+
+/// Reads a whole document into a value, with its head checked as [`parse_head`] does; `None`
+/// for a comment-only (null) document. For callers that need the object itself.
+pub fn parse_object(
+    source: &str,
+    line: usize,
+    content: &str,
+) -> Result<Option<(Head, Value)>, ManifestError> {
     let value = crate::yaml::from_str(content).map_err(|e| ManifestError::Yaml {
         source_path: source.to_string(),
         line: line + e.line.saturating_sub(1),
         column: e.column,
         message: e.message,
     })?;
-    let not_object = |problem: String| ManifestError::NotAnObject {
-        source_path: source.to_string(),
-        line,
-        problem,
-    };
-    let map = match value {
+    let fields = match &value {
         Value::Null => return Ok(None),
-        Value::Object(map) => map,
+        Value::Object(map) => fields_of_map(map),
         other => {
-            return Err(not_object(format!(
-                "expected a mapping with apiVersion, kind and metadata, got {}",
-                describe(&other)
-            )))
+            return Err(ManifestError::NotAnObject {
+                source_path: source.to_string(),
+                line,
+                problem: format!(
+                    "expected a mapping with apiVersion, kind and metadata, got {}",
+                    describe(other)
+                ),
+            })
         }
     };
-    let text_field = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_string();
-    let api_version = text_field(map.get("apiVersion"));
-    let kind = text_field(map.get("kind"));
+    let head = head_of_fields(source, line, fields)?;
+    Ok(Some((head, value)))
+}
+
+/// The head fields of a document read into a value: what `as_str` finds.
+fn fields_of_map(map: &serde_json::Map<String, Value>) -> Fields {
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
     let metadata = map.get("metadata").and_then(Value::as_object);
-    let mut name = text_field(metadata.and_then(|m| m.get("name")));
+    Fields {
+        api_version: text(map.get("apiVersion")),
+        kind: text(map.get("kind")),
+        metadata: metadata.map(|m| MetadataFields {
+            name: text(m.get("name")),
+            generate_name: text(m.get("generateName")),
+            namespace: text(m.get("namespace")),
+            annotations: m.get("annotations").and_then(Value::as_object).map(|a| {
+                a.iter()
+                    .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                    .collect()
+            }),
+        }),
+    }
+}
+
+/// Checks that the fields make a Kubernetes object's head.
+fn head_of_fields(source: &str, line: usize, fields: Fields) -> Result<Head, ManifestError> {
+    let metadata = fields.metadata.unwrap_or_default();
+    let api_version = fields.api_version.unwrap_or_default();
+    let kind = fields.kind.unwrap_or_default();
+    let mut name = metadata.name.unwrap_or_default();
     if name.is_empty() {
-        name = text_field(metadata.and_then(|m| m.get("generateName")));
+        name = metadata.generate_name.unwrap_or_default();
     }
     let mut missing = Vec::new();
     if api_version.is_empty() {
@@ -256,29 +300,19 @@ pub fn parse_head(source: &str, line: usize, content: &str) -> Result<Option<Hea
         missing.push("metadata.name");
     }
     if !missing.is_empty() {
-        return Err(not_object(format!("missing {}", missing.join(", "))));
+        return Err(ManifestError::NotAnObject {
+            source_path: source.to_string(),
+            line,
+            problem: format!("missing {}", missing.join(", ")),
+        });
     }
-    let namespace = metadata
-        .and_then(|m| m.get("namespace"))
-        .and_then(Value::as_str)
-        .filter(|ns| !ns.is_empty())
-        .map(str::to_string);
-    let annotations = metadata
-        .and_then(|m| m.get("annotations"))
-        .and_then(Value::as_object)
-        .map(|a| {
-            a.iter()
-                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok(Some(Head {
+    Ok(Head {
         api_version,
         kind,
         name,
-        namespace,
-        annotations,
-    }))
+        namespace: metadata.namespace.filter(|ns| !ns.is_empty()),
+        annotations: metadata.annotations.unwrap_or_default(),
+    })
 }
 
 fn describe(value: &Value) -> &'static str {
@@ -292,30 +326,85 @@ fn describe(value: &Value) -> &'static str {
     }
 }
 
+/// Above this much rendered text, document heads are read on two threads: below it, starting a
+/// thread costs more than it saves.
+const PARALLEL_TEXT_BYTES: usize = 64 * 1024;
+
+/// A document split from a template's output, before its head is read.
+struct Piece<'a> {
+    source: &'a str,
+    line: usize,
+    content: String,
+}
+
+/// Reads the heads of `pieces` in order. Large outputs are read on two threads, each taking a
+/// contiguous half (by bytes); the error reported is always the first one in document order.
+fn parse_heads(pieces: &[Piece<'_>]) -> Result<Vec<Option<Head>>, ManifestError> {
+    let read = |part: &[Piece<'_>]| -> Result<Vec<Option<Head>>, ManifestError> {
+        part.iter()
+            .map(|p| parse_head(p.source, p.line, &p.content))
+            .collect()
+    };
+    let total: usize = pieces.iter().map(|p| p.content.len()).sum();
+    if total <= PARALLEL_TEXT_BYTES || pieces.len() < 2 {
+        return read(pieces);
+    }
+    let mut seen = 0;
+    let middle = pieces
+        .iter()
+        .position(|p| {
+            seen += p.content.len();
+            seen * 2 >= total
+        })
+        .map_or(pieces.len() / 2, |i| i + 1)
+        .clamp(1, pieces.len() - 1);
+    let (first, second) = pieces.split_at(middle);
+    let (first, second) = std::thread::scope(|scope| {
+        let later = scope.spawn(|| read(second));
+        let first = read(first);
+        // A panic while reading is a bug in the reader: surface it unchanged.
+        let second = later
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (first, second)
+    });
+    let mut heads = first?;
+    heads.extend(second?);
+    Ok(heads)
+}
+
 /// Splits, parses and sorts rendered templates into manifests and hooks (Helm's `SortManifests`).
 /// `files` maps template paths to rendered text; partials, NOTES.txt and blank outputs are skipped.
 pub fn sort_manifests(
     files: &BTreeMap<String, String>,
     order: KindOrder,
 ) -> Result<SortedManifests, ManifestError> {
-    let mut sorted = SortedManifests::default();
+    let mut pieces = Vec::new();
     for (path, text) in files {
         if is_partial(path) || is_notes(path) || text.trim().is_empty() {
             continue;
         }
         for (line, content) in split_documents(text) {
-            let head = parse_head(path, line, &content)?;
-            let document = Document {
-                source: path.clone(),
-                content,
-                head,
+            pieces.push(Piece {
+                source: path,
                 line,
-            };
-            match hook_of(document) {
-                Classified::Manifest(doc) => sorted.manifests.push(doc),
-                Classified::Hook(hook) => sorted.hooks.push(hook),
-                Classified::Dropped => {}
-            }
+                content,
+            });
+        }
+    }
+    let heads = parse_heads(&pieces)?;
+    let mut sorted = SortedManifests::default();
+    for (piece, head) in pieces.into_iter().zip(heads) {
+        let document = Document {
+            source: piece.source.to_string(),
+            content: piece.content,
+            head,
+            line: piece.line,
+        };
+        match hook_of(document) {
+            Classified::Manifest(doc) => sorted.manifests.push(doc),
+            Classified::Hook(hook) => sorted.hooks.push(hook),
+            Classified::Dropped => {}
         }
     }
     sort_by_kind(&mut sorted.manifests, order, Document::kind);

@@ -326,17 +326,9 @@ pub(crate) fn crd_objects(chart: &crate::chart::Chart) -> Result<Vec<Value>, Rel
         let text = String::from_utf8_lossy(&file.data);
         for (line, doc) in crate::manifest::split_documents(&text) {
             let source = format!("{}/{}", chart.name(), file.name);
-            if crate::manifest::parse_head(&source, line, &doc)?.is_none() {
-                continue;
+            if let Some((_, value)) = crate::manifest::parse_object(&source, line, &doc)? {
+                out.push(value);
             }
-            let value =
-                crate::yaml::from_str(&doc).map_err(|e| crate::manifest::ManifestError::Yaml {
-                    source_path: source.clone(),
-                    line: line + e.line.saturating_sub(1),
-                    column: e.column,
-                    message: e.message,
-                })?;
-            out.push(value);
         }
     }
     Ok(out)

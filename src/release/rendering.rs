@@ -114,17 +114,9 @@ pub fn objects_of_manifest(text: &str) -> Result<Vec<ManifestObject>, ReleaseErr
             .find_map(|l| l.strip_prefix("# Source: "))
             .unwrap_or("manifest")
             .to_string();
-        if manifest::parse_head(&source, line, &content)?.is_none() {
-            continue;
+        if let Some((_, object)) = manifest::parse_object(&source, line, &content)? {
+            out.push(ManifestObject { source, object });
         }
-        let object =
-            crate::yaml::from_str(&content).map_err(|e| manifest::ManifestError::Yaml {
-                source_path: source.clone(),
-                line: line + e.line.saturating_sub(1),
-                column: e.column,
-                message: e.message,
-            })?;
-        out.push(ManifestObject { source, object });
     }
     Ok(out)
 }
