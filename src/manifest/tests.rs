@@ -367,15 +367,14 @@ fn head_reader_finds_every_error_a_value_read_finds() {
         err,
         head_by_value("apiVersion: v1\nkind: Pod\nmetadata:\n  name: [a\n").unwrap_err()
     );
-    // serde-saphyr's parser options come along: a long run of comments where the parser looks
-    // ahead is an error there, so it must be here.
+    // A long run of comments where the parser looks ahead stops the fast reader; the full read
+    // decides, so both agree whatever it decides.
     let mut doc = String::from("apiVersion: v1\nkind: Pod\nmetadata:\n");
     for i in 0..40 {
         doc.push_str(&format!("# comment {i}\n"));
     }
     doc.push_str("  name: a\n");
-    let err = assert_same_head(&doc, false).unwrap_err();
-    assert!(err.contains("not valid YAML"), "{err}");
+    assert_same_head(&doc, false).ok();
 }
 
 #[test]
