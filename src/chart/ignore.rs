@@ -15,10 +15,52 @@ pub struct IgnoreRules {
 
 #[derive(Debug, Clone)]
 struct Pattern {
-    glob: String,
+    glob: Glob,
     negate: bool,
     must_dir: bool,
     anchor: Anchor,
+}
+
+/// A pattern prepared once for the many paths of a chart. Most `.helmignore` lines are a plain
+/// name (`.git`) or `*` and a suffix (`*.swp`); those skip the general matcher.
+#[derive(Debug, Clone)]
+enum Glob {
+    /// No metacharacter: the subject must equal it.
+    Literal(String),
+    /// `*` then text with no metacharacter and no `/`: any subject without `/` ending in it.
+    StarSuffix(String),
+    /// Anything else, already checked for syntax when the rule was read.
+    General(Vec<char>),
+}
+
+impl Glob {
+    fn new(glob: &str) -> Glob {
+        let plain = |s: &str| !s.contains(['*', '?', '[', '\\']);
+        if plain(glob) {
+            Glob::Literal(glob.to_string())
+        } else if let Some(rest) = glob
+            .strip_prefix('*')
+            .filter(|r| plain(r) && !r.contains('/'))
+        {
+            Glob::StarSuffix(rest.to_string())
+        } else {
+            Glob::General(glob.chars().collect())
+        }
+    }
+
+    fn matches(&self, subject: &str) -> bool {
+        match self {
+            Glob::Literal(lit) => subject == lit,
+            Glob::StarSuffix(suffix) => {
+                subject.ends_with(suffix.as_str()) && !subject.contains('/')
+            }
+            // The rule was validated when read, so a failed match is just `false`.
+            Glob::General(p) => {
+                let n: Vec<char> = subject.chars().collect();
+                match_from(p, &n).unwrap_or(false)
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -95,7 +137,7 @@ impl IgnoreRules {
             (Anchor::BaseName, rule)
         };
         self.patterns.push(Pattern {
-            glob: glob.to_string(),
+            glob: Glob::new(glob),
             negate,
             must_dir,
             anchor,
@@ -114,7 +156,7 @@ impl IgnoreRules {
                     Anchor::Root | Anchor::Path => path,
                     Anchor::BaseName => path.rsplit('/').next().unwrap_or(path),
                 };
-                go_match(&pattern.glob, subject).unwrap_or(false)
+                pattern.glob.matches(subject)
             };
             if pattern.negate {
                 if pattern.must_dir && !is_dir {
@@ -310,6 +352,25 @@ mod tests {
         let r = rules("!keep.txt\n");
         assert!(r.is_ignored("other.txt", false));
         assert!(!r.is_ignored("keep.txt", false));
+    }
+
+    #[test]
+    fn prepared_globs_agree_with_the_general_matcher() {
+        let subjects = [
+            "", "a", "a.swp", ".swp", "d/a.swp", "x.swp/y", ".git", "a.git", "*", "abc", "d/e",
+        ];
+        for glob in [
+            "*.swp", "*", ".git", "d/e", "*/e", "a?c", "[a]bc", "\\*", "*.sw?",
+        ] {
+            let prepared = Glob::new(glob);
+            for subject in subjects {
+                assert_eq!(
+                    prepared.matches(subject),
+                    go_match(glob, subject).unwrap(),
+                    "{glob} against {subject:?}"
+                );
+            }
+        }
     }
 
     #[test]

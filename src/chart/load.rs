@@ -105,7 +105,9 @@ pub fn load(path: &Path) -> Result<Chart, ChartError> {
     };
     let mut chart = if meta.is_dir() {
         let files = read_dir_files(path)?;
-        build_chart(files, &display_prefix(path))?
+        let base = display_prefix(path);
+        let mut parsed = Preparsed::new(&files, &base);
+        build_chart(files, &base, "", &mut parsed)?
     } else {
         let bytes = fs::read(path).map_err(|error| ChartError::Read {
             path: path.to_path_buf(),
@@ -162,7 +164,9 @@ pub fn load_archive_bytes(bytes: &[u8], shown_as: &str) -> Result<Chart, ChartEr
         });
     }
     let top = top.unwrap_or_default();
-    let mut chart = build_chart(files, &format!("{shown_as}:{top}/"))?;
+    let base = format!("{shown_as}:{top}/");
+    let mut parsed = Preparsed::new(&files, &base);
+    let mut chart = build_chart(files, &base, "", &mut parsed)?;
     chart.source = PathBuf::from(shown_as);
     Ok(chart)
 }
@@ -258,8 +262,145 @@ struct Requirements {
     dependencies: Option<Vec<Dependency>>,
 }
 
-/// Builds a chart from its files; `base` prefixes file names in errors (`charts/web/`).
-fn build_chart(files: Vec<RawFile>, base: &str) -> Result<Chart, ChartError> {
+/// Below this much YAML and JSON in a chart tree a second parse thread costs more than it saves.
+const PARALLEL_PARSE_BYTES: usize = 64 * 1024;
+
+/// What a chart tree's `Chart.yaml`, `values.yaml` and `values.schema.json` files parse to,
+/// keyed by their path from the top chart (`charts/sub/values.yaml`). A chart with subcharts
+/// (kube-prometheus and its four) spends most of its load parsing these, and they are
+/// independent, so with enough text they are parsed on two threads before the chart is built.
+/// [`build_chart`] then takes each result where it would have parsed the file itself, so
+/// errors surface in the same order as a plain serial load.
+#[derive(Default)]
+struct Preparsed {
+    done: std::collections::HashMap<String, Parsed>,
+}
+
+enum Parsed {
+    Metadata(Box<Result<ChartMetadata, ChartError>>),
+    Values(Result<Value, ChartError>),
+    Schema(Result<Value, ChartError>),
+}
+
+impl Preparsed {
+    fn new(files: &[RawFile], base: &str) -> Preparsed {
+        let mut jobs: Vec<&RawFile> = files.iter().filter(|f| preparse_target(&f.name)).collect();
+        let total: usize = jobs.iter().map(|f| f.data.len()).sum();
+        if total < PARALLEL_PARSE_BYTES || jobs.len() < 2 {
+            return Preparsed::default();
+        }
+        // Largest first into the lighter of two runs keeps the threads about even.
+        jobs.sort_by_key(|f| std::cmp::Reverse(parse_cost(f)));
+        let (mut here, mut there) = (Vec::new(), Vec::new());
+        let (mut here_cost, mut there_cost) = (0, 0);
+        for job in jobs {
+            if here_cost <= there_cost {
+                here_cost += parse_cost(job);
+                here.push(job);
+            } else {
+                there_cost += parse_cost(job);
+                there.push(job);
+            }
+        }
+        let parse_run = |run: &[&RawFile]| -> Vec<(String, Parsed)> {
+            run.iter()
+                .map(|f| (f.name.clone(), parse_one(f, &format!("{base}{}", f.name))))
+                .collect()
+        };
+        let mut done = std::collections::HashMap::new();
+        std::thread::scope(|scope| {
+            let handle = std::thread::Builder::new()
+                .name("chart-parse".into())
+                .spawn_scoped(scope, || parse_run(&there));
+            done.extend(parse_run(&here));
+            // Without the second thread's results build_chart parses those files itself.
+            if let Ok(Ok(rest)) = handle.map(|h| h.join()) {
+                done.extend(rest);
+            }
+        });
+        Preparsed { done }
+    }
+
+    fn take(&mut self, path: &str) -> Option<Parsed> {
+        self.done.remove(path)
+    }
+}
+
+/// About how long a file takes to parse: YAML costs some five times as much per byte as JSON.
+fn parse_cost(file: &RawFile) -> usize {
+    if file.name.ends_with(".json") {
+        file.data.len()
+    } else {
+        file.data.len() * 5
+    }
+}
+
+/// `Chart.yaml`, `values.yaml` or `values.schema.json` of the top chart or of a subchart folder
+/// that build_chart will load (`charts/_x` and `charts/.x` are skipped, archives load apart).
+fn preparse_target(path: &str) -> bool {
+    let mut rest = path;
+    loop {
+        if matches!(rest, "Chart.yaml" | "values.yaml" | "values.schema.json") {
+            return true;
+        }
+        let Some(inner) = rest.strip_prefix("charts/") else {
+            return false;
+        };
+        match inner.split_once('/') {
+            Some((sub, after)) if !sub.starts_with(['_', '.']) && !sub.ends_with(".tgz") => {
+                rest = after
+            }
+            _ => return false,
+        }
+    }
+}
+
+fn parse_one(file: &RawFile, shown: &str) -> Parsed {
+    let base_name = file.name.rsplit('/').next().unwrap_or(&file.name);
+    match base_name {
+        "Chart.yaml" => Parsed::Metadata(Box::new(parse_chart_yaml(
+            &String::from_utf8_lossy(&file.data),
+            shown,
+        ))),
+        "values.yaml" => Parsed::Values(read_values(&String::from_utf8_lossy(&file.data), shown)),
+        _ => Parsed::Schema(parse_schema(&file.data, shown)),
+    }
+}
+
+fn parse_chart_yaml(text: &str, shown: &str) -> Result<ChartMetadata, ChartError> {
+    if text.trim().is_empty() {
+        return Ok(ChartMetadata::default());
+    }
+    // Reading the YAML as a value and then the fields costs a quarter of deserialising straight
+    // from the text. Where the two could differ (a number in a string field, duplicate keys,
+    // several documents, any error) the value route gives up and the direct one decides.
+    if let Ok(mut docs) = yaml::from_str_multi(text) {
+        if docs.len() == 1 {
+            if let Ok(metadata) = serde_json::from_value(docs.remove(0)) {
+                return Ok(metadata);
+            }
+        }
+    }
+    yaml::from_str_as(text).map_err(|e| ChartError::yaml(shown, e))
+}
+
+fn parse_schema(data: &[u8], shown: &str) -> Result<Value, ChartError> {
+    serde_json::from_slice(data).map_err(|e| ChartError::Invalid {
+        file: shown.to_string(),
+        line: e.line(),
+        column: e.column(),
+        message: format!("invalid JSON: {e}"),
+    })
+}
+
+/// Builds a chart from its files; `base` prefixes file names in errors (`charts/web/`), `rel`
+/// is this chart's folder from the top chart, the key of its files in `parsed`.
+fn build_chart(
+    files: Vec<RawFile>,
+    base: &str,
+    rel: &str,
+    parsed: &mut Preparsed,
+) -> Result<Chart, ChartError> {
     let shown = |name: &str| format!("{base}{name}");
     let Some(chart_yaml) = files.iter().find(|f| f.name == "Chart.yaml") else {
         return Err(ChartError::MissingChartYaml {
@@ -267,11 +408,9 @@ fn build_chart(files: Vec<RawFile>, base: &str) -> Result<Chart, ChartError> {
         });
     };
     let chart_yaml_text = String::from_utf8_lossy(&chart_yaml.data).into_owned();
-    let mut metadata: ChartMetadata = if chart_yaml_text.trim().is_empty() {
-        ChartMetadata::default()
-    } else {
-        yaml::from_str_as(&chart_yaml_text)
-            .map_err(|e| ChartError::yaml(&shown("Chart.yaml"), e))?
+    let mut metadata = match parsed.take(&format!("{rel}Chart.yaml")) {
+        Some(Parsed::Metadata(done)) => (*done)?,
+        _ => parse_chart_yaml(&chart_yaml_text, &shown("Chart.yaml"))?,
     };
     if metadata.api_version.is_empty() {
         metadata.api_version = "v1".to_string();
@@ -294,17 +433,17 @@ fn build_chart(files: Vec<RawFile>, base: &str) -> Result<Chart, ChartError> {
             }
             "values.yaml" => {
                 let text = String::from_utf8_lossy(&file.data).into_owned();
-                chart.values = read_values(&text, &shown("values.yaml"))?;
+                chart.values = match parsed.take(&format!("{rel}values.yaml")) {
+                    Some(Parsed::Values(done)) => done?,
+                    _ => read_values(&text, &shown("values.yaml"))?,
+                };
                 chart.raw_values = Some(text);
             }
             "values.schema.json" => {
-                let schema: Value =
-                    serde_json::from_slice(&file.data).map_err(|e| ChartError::Invalid {
-                        file: shown("values.schema.json"),
-                        line: e.line(),
-                        column: e.column(),
-                        message: format!("invalid JSON: {e}"),
-                    })?;
+                let schema = match parsed.take(&format!("{rel}values.schema.json")) {
+                    Some(Parsed::Schema(done)) => done?,
+                    _ => parse_schema(&file.data, &shown("values.schema.json"))?,
+                };
                 chart.schema = Some(schema);
             }
             "requirements.yaml" => {
@@ -367,7 +506,12 @@ fn build_chart(files: Vec<RawFile>, base: &str) -> Result<Chart, ChartError> {
             }
         } else {
             let files: Vec<RawFile> = files.into_iter().filter(|f| !f.name.is_empty()).collect();
-            let mut sub = build_chart(files, &shown(&format!("charts/{name}/")))?;
+            let mut sub = build_chart(
+                files,
+                &shown(&format!("charts/{name}/")),
+                &format!("{rel}charts/{name}/"),
+                parsed,
+            )?;
             sub.source = PathBuf::from(shown(&format!("charts/{name}")));
             sub
         };
@@ -776,5 +920,157 @@ mod tests {
         std::os::unix::fs::symlink("/dev/null", dir.path().join("null")).unwrap();
         let err = load(dir.path()).unwrap_err().to_string();
         assert!(err.contains("irregular file"), "{err}");
+    }
+
+    /// A values file past the parallel threshold, with a list, nesting and comments.
+    fn big_values(tag: &str) -> String {
+        let mut text = String::from("# defaults\n");
+        for i in 0..900 {
+            text.push_str(&format!(
+                "key{i}:\n  name: {tag}-{i} # note\n  list: [a, {i}]\n  nested: {{on: true}}\n"
+            ));
+        }
+        text
+    }
+
+    fn serial_load(dir: &Path) -> Result<Chart, ChartError> {
+        let files = read_dir_files(dir)?;
+        build_chart(files, &display_prefix(dir), "", &mut Preparsed::default())
+    }
+
+    #[test]
+    fn parsing_ahead_on_two_threads_builds_the_same_chart_as_a_serial_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = "apiVersion: v2\nname: sub\nversion: 1.0.0\nappVersion: \"2.0\"\n";
+        write(
+            dir.path(),
+            &[
+                ("Chart.yaml", "apiVersion: v2\nname: top\nversion: 0.1.0\ndependencies:\n- name: sub\n  version: 1.0.0\n  import-values: [data]\n"),
+                ("values.yaml", &big_values("top")),
+                ("values.schema.json", "{\"type\": \"object\"}"),
+                ("charts/sub/Chart.yaml", sub),
+                ("charts/sub/values.yaml", &big_values("sub")),
+                ("charts/sub/charts/deeper/Chart.yaml", "apiVersion: v2\nname: deeper\nversion: 1.0.0\n"),
+                ("charts/sub/charts/deeper/values.yaml", &big_values("deeper")),
+                // Skipped by the loader, so never parsed ahead either.
+                ("charts/_skipped/Chart.yaml", "name: [\n"),
+                ("charts/_skipped/values.yaml", "broken: [\n"),
+            ],
+        );
+        let files = read_dir_files(dir.path()).unwrap();
+        assert!(files.iter().filter(|f| preparse_target(&f.name)).count() >= 6);
+        let ahead = format!("{:?}", load(dir.path()).unwrap());
+        let serial = format!("{:?}", serial_load(dir.path()).unwrap());
+        assert_eq!(
+            ahead.replace(&dir.path().display().to_string(), ""),
+            serial.replace(&dir.path().display().to_string(), "")
+        );
+        assert!(ahead.contains("deeper-899"));
+    }
+
+    #[test]
+    fn parsing_ahead_reports_the_error_a_serial_load_reports_first() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            &[
+                ("Chart.yaml", "apiVersion: v2\nname: top\nversion: 0.1.0\n"),
+                ("values.yaml", &format!("{}bad: [\n", big_values("top"))),
+                (
+                    "charts/sub/Chart.yaml",
+                    "apiVersion: v2\nname: sub\nversion: 1.0.0\n",
+                ),
+                (
+                    "charts/sub/values.yaml",
+                    &format!("{}worse: {{\n", big_values("sub")),
+                ),
+            ],
+        );
+        let ahead = load(dir.path()).unwrap_err().to_string();
+        let serial = serial_load(dir.path()).unwrap_err().to_string();
+        assert_eq!(ahead, serial);
+        assert!(ahead.contains("/values.yaml:"), "{ahead}");
+        assert!(!ahead.contains("charts/sub"), "{ahead}");
+    }
+
+    #[test]
+    fn only_files_the_loader_reads_are_parsed_ahead() {
+        for yes in [
+            "Chart.yaml",
+            "values.yaml",
+            "values.schema.json",
+            "charts/a/values.yaml",
+            "charts/a/charts/b/Chart.yaml",
+        ] {
+            assert!(preparse_target(yes), "{yes}");
+        }
+        for no in [
+            "templates/values.yaml",
+            "charts/_a/values.yaml",
+            "charts/.a/Chart.yaml",
+            "charts/a.tgz",
+            "charts/a/files/values.yaml",
+            "charts/values.yaml",
+            "x/values.yaml",
+        ] {
+            assert!(!preparse_target(no), "{no}");
+        }
+    }
+
+    /// The quick route for Chart.yaml must never disagree with deserialising straight from text.
+    #[test]
+    fn chart_yaml_read_as_a_value_agrees_with_the_direct_read() {
+        let mut texts: Vec<(String, String)> = [
+            "apiVersion: v2\nname: a\nversion: 1.0.0\nappVersion: 1.0\n",
+            "apiVersion: v2\nname: a\nversion: 1.10\n",
+            "apiVersion: v2\nname: a\nversion: 1.0.0\nannotations:\n  n: 1\n  b: true\n",
+            "apiVersion: v2\nname: yes\nversion: 0.1.0\ndeprecated: true\nkeywords: [x, 'y', \"1\"]\n",
+            "apiVersion: v2\nname: a\nname: b\nversion: 0.1.0\n",
+            "apiVersion: v2\nname: a\nversion: 0.1.0\n---\nname: b\n",
+            "apiVersion: v2\nname: &n a\nversion: 0.1.0\ndescription: *n\n",
+            "apiVersion: v2\nname: a\nversion: 0.1.0\nappVersion: ~\nhome: null\n",
+            "apiVersion: v2\nname: a\nversion: 0.1.0\ndependencies:\n- name: c\n  version: '>=1'\n  enabled: true\n  tags: [t]\n  import-values: [x, {child: a.b, parent: c}]\n",
+        ]
+        .iter()
+        .map(|t| (t.to_string(), "inline".to_string()))
+        .collect();
+        let mut roots = vec![PathBuf::from(env!("CARGO_MANIFEST_DIR"))];
+        if let Ok(corpus) = std::env::var("RUDDER_CORPUS") {
+            roots.push(PathBuf::from(corpus));
+        }
+        fn gather(dir: &Path, out: &mut Vec<(String, String)>) {
+            let Ok(entries) = fs::read_dir(dir) else {
+                return;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let name = entry.file_name();
+                if path.is_dir() && name != "target" && name != ".git" {
+                    gather(&path, out);
+                } else if name == "Chart.yaml" {
+                    if let Ok(text) = fs::read_to_string(&path) {
+                        out.push((text, path.display().to_string()));
+                    }
+                }
+            }
+        }
+        for root in roots {
+            gather(&root, &mut texts);
+        }
+        assert!(
+            texts.len() > 12,
+            "found only {} Chart.yaml files",
+            texts.len()
+        );
+        for (text, from) in texts {
+            let quick =
+                parse_chart_yaml(&text, "Chart.yaml").map(|m| serde_json::to_value(m).unwrap());
+            let direct: Result<ChartMetadata, _> = yaml::from_str_as(&text);
+            match (quick, direct) {
+                (Ok(q), Ok(d)) => assert_eq!(q, serde_json::to_value(d).unwrap(), "{from}"),
+                (Err(_), Err(_)) => {}
+                (q, d) => panic!("{from}: quick {q:?} but direct {:?}", d.map(|_| ())),
+            }
+        }
     }
 }

@@ -9,7 +9,7 @@
 //! 3. documents annotated `helm.sh/hook` are hooks (unknown hook events drop the document, as in Helm);
 //! 4. stable-sort manifests, and separately hooks, by the kind order (unknown kinds last, by kind).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
@@ -330,22 +330,25 @@ fn describe(value: &Value) -> &'static str {
 /// thread costs more than it saves.
 const PARALLEL_TEXT_BYTES: usize = 64 * 1024;
 
-/// A document split from a template's output, before its head is read.
+/// A document split from a template's output, with its head once read.
 struct Piece<'a> {
     source: &'a str,
     line: usize,
     content: String,
+    head: Option<HeadResult>,
 }
 
-/// Reads the heads of `pieces` in order. Large outputs are read on two threads, each taking a
-/// contiguous half (by bytes); the error reported is always the first one in document order.
-fn parse_heads(pieces: &[Piece<'_>]) -> Result<Vec<Option<Head>>, ManifestError> {
-    let read = |part: &[Piece<'_>]| -> Result<Vec<Option<Head>>, ManifestError> {
-        part.iter()
-            .map(|p| parse_head(p.source, p.line, &p.content))
-            .collect()
+/// Reads the heads of the `pieces` not yet read. Much unread text is read on two threads, each
+/// taking a contiguous half (by bytes); errors stay with their piece, so the caller reports the
+/// first one in document order either way.
+fn read_heads(pieces: &mut [Piece<'_>]) {
+    let read = |part: &mut [Piece<'_>]| {
+        for p in part.iter_mut().filter(|p| p.head.is_none()) {
+            p.head = Some(parse_head(p.source, p.line, &p.content));
+        }
     };
-    let total: usize = pieces.iter().map(|p| p.content.len()).sum();
+    let unread = |p: &Piece<'_>| if p.head.is_none() { p.content.len() } else { 0 };
+    let total: usize = pieces.iter().map(unread).sum();
     if total <= PARALLEL_TEXT_BYTES || pieces.len() < 2 {
         return read(pieces);
     }
@@ -353,24 +356,20 @@ fn parse_heads(pieces: &[Piece<'_>]) -> Result<Vec<Option<Head>>, ManifestError>
     let middle = pieces
         .iter()
         .position(|p| {
-            seen += p.content.len();
+            seen += unread(p);
             seen * 2 >= total
         })
         .map_or(pieces.len() / 2, |i| i + 1)
         .clamp(1, pieces.len() - 1);
-    let (first, second) = pieces.split_at(middle);
-    let (first, second) = std::thread::scope(|scope| {
+    let (first, second) = pieces.split_at_mut(middle);
+    std::thread::scope(|scope| {
         let later = scope.spawn(|| read(second));
-        let first = read(first);
+        read(first);
         // A panic while reading is a bug in the reader: surface it unchanged.
-        let second = later
+        later
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
-        (first, second)
     });
-    let mut heads = first?;
-    heads.extend(second?);
-    Ok(heads)
 }
 
 /// Splits, parses and sorts rendered templates into manifests and hooks (Helm's `SortManifests`).
@@ -379,22 +378,73 @@ pub fn sort_manifests(
     files: &BTreeMap<String, String>,
     order: KindOrder,
 ) -> Result<SortedManifests, ManifestError> {
+    sort_read_manifests(files, HashMap::new(), order)
+}
+
+/// One rendered template split into documents with their heads read, ahead of
+/// [`sort_read_manifests`]: a caller can read each template while later ones still render.
+#[derive(Debug, Default)]
+pub struct ReadTemplate {
+    docs: Vec<(usize, String, HeadResult)>,
+}
+
+type HeadResult = Result<Option<Head>, ManifestError>;
+
+/// Splits `text`, the output of template `path`, and reads each document's head. Errors are
+/// kept, not returned: [`sort_read_manifests`] reports the first one in Helm's file order.
+pub fn read_template(path: &str, text: &str) -> ReadTemplate {
+    if skipped(path, text) {
+        return ReadTemplate::default();
+    }
+    let docs = split_documents(text)
+        .into_iter()
+        .map(|(line, content)| {
+            let head = parse_head(path, line, &content);
+            (line, content, head)
+        })
+        .collect();
+    ReadTemplate { docs }
+}
+
+/// [`sort_manifests`], taking the templates already read with [`read_template`] from `read`
+/// (keyed by path, each read from exactly the text `files` holds) and reading the rest.
+pub fn sort_read_manifests(
+    files: &BTreeMap<String, String>,
+    mut read: HashMap<String, ReadTemplate>,
+    order: KindOrder,
+) -> Result<SortedManifests, ManifestError> {
     let mut pieces = Vec::new();
     for (path, text) in files {
-        if is_partial(path) || is_notes(path) || text.trim().is_empty() {
+        if skipped(path, text) {
             continue;
         }
-        for (line, content) in split_documents(text) {
-            pieces.push(Piece {
+        match read.remove(path) {
+            Some(done) => pieces.extend(done.docs.into_iter().map(|(line, content, head)| Piece {
                 source: path,
                 line,
                 content,
-            });
+                head: Some(head),
+            })),
+            None => pieces.extend(
+                split_documents(text)
+                    .into_iter()
+                    .map(|(line, content)| Piece {
+                        source: path,
+                        line,
+                        content,
+                        head: None,
+                    }),
+            ),
         }
     }
-    let heads = parse_heads(&pieces)?;
+    read_heads(&mut pieces);
     let mut sorted = SortedManifests::default();
-    for (piece, head) in pieces.into_iter().zip(heads) {
+    for piece in pieces {
+        let head = match piece.head {
+            Some(head) => head?,
+            // read_heads filled every piece; reading again here only guards that promise.
+            None => parse_head(piece.source, piece.line, &piece.content)?,
+        };
         let document = Document {
             source: piece.source.to_string(),
             content: piece.content,
@@ -410,6 +460,11 @@ pub fn sort_manifests(
     sort_by_kind(&mut sorted.manifests, order, Document::kind);
     sort_by_kind(&mut sorted.hooks, order, |h| h.document.kind());
     Ok(sorted)
+}
+
+/// Partials, NOTES.txt and whitespace-only outputs hold no manifests.
+fn skipped(path: &str, text: &str) -> bool {
+    is_partial(path) || is_notes(path) || text.trim().is_empty()
 }
 
 enum Classified {

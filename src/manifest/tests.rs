@@ -462,3 +462,45 @@ fn head_reader_agrees_with_a_value_read_on_the_corpus() {
     eprintln!("{documents} corpus documents, {slow} left to the full read");
     assert!(documents > 1000, "only {documents} corpus documents found");
 }
+
+/// Templates read ahead (as `render_each` hands them over) sort exactly as reading them all
+/// at the end does, whichever subset was read ahead, and report the same first error.
+#[test]
+fn templates_read_ahead_sort_like_templates_read_at_the_end() {
+    let good = files(&[
+        ("c/templates/a.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n---\n# only a comment\n"),
+        (
+            "c/templates/b.yaml",
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    helm.sh/hook: pre-install\n    helm.sh/hook-weight: \"-2\"\n",
+        ),
+        ("c/templates/c.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns\n"),
+        ("c/templates/_x.tpl", "not: [yaml"),
+        ("c/templates/NOTES.txt", "notes: ["),
+        ("c/templates/empty.yaml", "  \n"),
+    ]);
+    let bad = files(&[
+        (
+            "c/templates/a.yaml",
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n",
+        ),
+        ("c/templates/b.yaml", "kind: Pod\n"),
+        ("c/templates/c.yaml", "apiVersion: v1\nkind: [\n"),
+    ]);
+    for rendered in [good, bad] {
+        let plain = format!("{:?}", sort_manifests(&rendered, KindOrder::Install));
+        let paths: Vec<&String> = rendered.keys().collect();
+        for mask in 0..(1u32 << paths.len()) {
+            let read: HashMap<String, ReadTemplate> = paths
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| mask & (1 << i) != 0)
+                .map(|(_, p)| (p.to_string(), read_template(p, &rendered[*p])))
+                .collect();
+            let ahead = format!(
+                "{:?}",
+                sort_read_manifests(&rendered, read, KindOrder::Install)
+            );
+            assert_eq!(ahead, plain, "templates read ahead: mask {mask:b}");
+        }
+    }
+}

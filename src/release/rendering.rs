@@ -1,7 +1,7 @@
 //! From chart and values to the release's manifest, hooks and notes (chart → values → render →
 //! manifest), with the cluster's capabilities and live `lookup`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
@@ -9,7 +9,9 @@ use serde_json::{Map, Value};
 use crate::chart::Chart;
 use crate::cluster::{Cluster, ObjectRef};
 use crate::manifest::{self, KindOrder, SortedManifests};
-use crate::render::{self, Capabilities, KubeVersion, Lookup, ReleaseInfo, RenderOptions};
+use crate::render::{
+    self, Capabilities, KubeVersion, Lookup, ReleaseInfo, RenderOptions, Rendered,
+};
 
 use super::storage;
 use super::ReleaseError;
@@ -49,6 +51,24 @@ fn offline_capabilities() -> Capabilities {
     Capabilities::default()
 }
 
+/// Renders `chart` and sorts its output in install order, reading each template's documents
+/// as soon as it is rendered, while later templates render on the render thread.
+pub(crate) fn render_sorted<E>(
+    chart: &Chart,
+    values: &Value,
+    options: &RenderOptions,
+) -> Result<(Rendered, SortedManifests), E>
+where
+    E: From<render::RenderError> + From<manifest::ManifestError>,
+{
+    let mut read = HashMap::new();
+    let rendered = render::render_each(chart, values, options, &mut |path, text| {
+        read.insert(path.to_string(), manifest::read_template(path, text));
+    })?;
+    let sorted = manifest::sort_read_manifests(&rendered.files, read, KindOrder::Install)?;
+    Ok((rendered, sorted))
+}
+
 /// Renders `chart` with `values` and sorts the output into manifests and hooks.
 pub fn render_release(
     chart: &Chart,
@@ -64,10 +84,9 @@ pub fn render_release(
         env,
         lookup,
     };
-    let rendered = render::render(chart, values, &options)?;
+    let (rendered, sorted) = render_sorted::<ReleaseError>(chart, values, &options)?;
     let notes_key = format!("{}/templates/NOTES.txt", chart.name());
     let notes = rendered.files.get(&notes_key).cloned().unwrap_or_default();
-    let sorted = manifest::sort_manifests(&rendered.files, KindOrder::Install)?;
     let manifest = manifest::release_manifest(&sorted);
     let hooks = sorted
         .hooks

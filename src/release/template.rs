@@ -6,8 +6,8 @@
 use std::path::Path;
 
 use crate::chart::{self, Chart, ChartError, ConstraintError};
-use crate::manifest::{self, KindOrder, ManifestError, SortedManifests};
-use crate::render::{self, RenderError, RenderOptions, Rendered};
+use crate::manifest::{self, ManifestError, SortedManifests};
+use crate::render::{RenderError, RenderOptions, Rendered};
 use crate::values::{self, Composed, ValuesError, ValuesInputs};
 
 /// A chart rendered for one release, ready to print, store or apply.
@@ -88,7 +88,12 @@ pub fn template(
     options: &RenderOptions,
 ) -> Result<Templated, TemplateError> {
     let chart = chart::load(path)?;
-    template_chart(&chart, inputs, options)
+    let templated = template_chart(&chart, inputs, options);
+    if crate::render::gotmpl::teardown_left_to_exit() {
+        // A one-shot `rudder template`: the process exits next and frees the chart at once.
+        std::mem::forget(chart);
+    }
+    templated
 }
 
 /// Composes values for a loaded chart, renders it and sorts the manifests in install order.
@@ -102,9 +107,9 @@ pub fn template_chart(
         &chart.metadata.kube_version,
         &options.capabilities.kube_version.version,
     )?;
-    let composed = values::compose(chart, inputs)?;
-    let rendered = render::render(&composed.chart, &composed.values, options)?;
-    let sorted = manifest::sort_manifests(&rendered.files, KindOrder::Install)?;
+    let (composed, (rendered, sorted)) = values::compose_and(chart, inputs, |composed| {
+        super::rendering::render_sorted::<TemplateError>(&composed.chart, &composed.values, options)
+    })?;
     Ok(Templated {
         composed,
         rendered,

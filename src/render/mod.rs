@@ -196,6 +196,28 @@ pub fn render(
     }
 }
 
+/// [`render`], handing each template's path and output to `each` on the calling thread once it
+/// is rendered. Helm charts render on a thread of their own, so per-template work in `each`
+/// (reading manifest heads) overlaps the rendering of later templates; Tera charts, small and
+/// quick, hand over their outputs when all are done.
+pub fn render_each(
+    chart: &Chart,
+    values: &Value,
+    options: &RenderOptions,
+    each: &mut dyn FnMut(&str, &str),
+) -> Result<Rendered, RenderError> {
+    match chart.metadata.engine() {
+        Engine::Tera => {
+            let rendered = tera::render(chart, values, options)?;
+            for (name, text) in &rendered.files {
+                each(name, text);
+            }
+            Ok(rendered)
+        }
+        Engine::GoTemplate => gotmpl::render_each(chart, values, options, each),
+    }
+}
+
 pub mod gotmpl;
 pub mod tera;
 

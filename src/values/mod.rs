@@ -123,28 +123,58 @@ pub fn available_envs(chart: &Chart) -> Vec<String> {
 /// Composes the values for `chart` from the user's inputs, in Helm's precedence, and checks
 /// them against `values.schema.json`.
 pub fn compose(chart: &Chart, inputs: &ValuesInputs) -> Result<Composed, ValuesError> {
+    compose_and(chart, inputs, |_| Ok::<(), ValuesError>(())).map(|(composed, ())| composed)
+}
+
+/// [`compose`], then `next` on the composed values, with the schemas compiled on a second
+/// thread all along: compiling costs about as much as composing, and needs only the chart. The
+/// values are checked on that side too, while `next` runs, and a violation is reported instead
+/// of whatever `next` returned, exactly as if they had been checked before `next` ran. So
+/// `next` must have no effect beyond its result (rendering has none: `lookup` only reads).
+pub fn compose_and<T, E: From<ValuesError>>(
+    chart: &Chart,
+    inputs: &ValuesInputs,
+    next: impl FnOnce(&Composed) -> Result<T, E>,
+) -> Result<(Composed, T), E> {
     if !schema::has_schema(chart) {
-        return compose_with(chart, inputs, || None);
+        let composed = compose_unchecked(chart, inputs)?;
+        let after = next(&composed)?;
+        return Ok((composed, after));
     }
-    // Compiling schemas costs about as much as composing; it needs only the chart, so it runs
-    // on a second thread meanwhile. Errors are reported in the same order as before.
-    std::thread::scope(|scope| {
-        let compiling = std::thread::Builder::new()
+    let schema_thread = || {
+        std::thread::Builder::new()
             .name("values-schema".into())
             .stack_size(SCHEMA_STACK_BYTES)
-            .spawn_scoped(scope, || schema::compile_all(chart));
-        compose_with(chart, inputs, || compiling.ok().and_then(|h| h.join().ok()))
+    };
+    std::thread::scope(|outer| {
+        let compiling = schema_thread().spawn_scoped(outer, || schema::compile_all(chart));
+        let composed = compose_unchecked(chart, inputs)?;
+        let (checked, after) = std::thread::scope(|inner| {
+            let composed = &composed;
+            // The validators are dropped on this thread too, which takes a while for big ones.
+            let checking = schema_thread().spawn_scoped(inner, move || {
+                let compiled = compiling.ok().and_then(|h| h.join().ok());
+                schema::validate_value(&composed.chart, &composed.values, compiled.as_ref())
+            });
+            let after = next(composed);
+            let unchecked = || schema::validate_value(&composed.chart, &composed.values, None);
+            // No thread, or it panicked: check here, compiling the schemas again.
+            let checked = match checking {
+                Ok(h) => h.join().unwrap_or_else(|_| unchecked()),
+                Err(_) => unchecked(),
+            };
+            (checked, after)
+        });
+        checked.map_err(ValuesError::from)?;
+        Ok((composed, after?))
     })
 }
 
 /// The schema thread's stack: a main thread's, as compiling recurses through nested schemas.
 const SCHEMA_STACK_BYTES: usize = 8 << 20;
 
-fn compose_with<'c>(
-    chart: &Chart,
-    inputs: &ValuesInputs,
-    compiled: impl FnOnce() -> Option<schema::Compiled<'c>>,
-) -> Result<Composed, ValuesError> {
+/// The values, before any schema has seen them.
+fn compose_unchecked(chart: &Chart, inputs: &ValuesInputs) -> Result<Composed, ValuesError> {
     let engine = chart.metadata.engine();
     let go_numbers = engine == Engine::GoTemplate;
     let file_numbers = |v: Value| {
@@ -238,7 +268,6 @@ fn compose_with<'c>(
     }
     subcharts::process_dependencies(&mut chart, &user)?;
     let values = Value::Object(coalesce::coalesce_values(&chart, &user)?);
-    schema::validate_value(&chart, &values, compiled().as_ref())?;
     Ok(Composed {
         values,
         user_supplied: Value::Object(user),
@@ -565,6 +594,47 @@ mod tests {
             err.contains(".image.tag: expected string, got integer"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_schema_violation_wins_over_what_runs_after_composing() {
+        let mut c = chart("tera", json!({"image": {"tag": "v1"}}));
+        c.schema =
+            Some(json!({"properties": {"image": {"properties": {"tag": {"type": "string"}}}}}));
+        let bad = ValuesInputs {
+            set: vec!["image.tag=5".into()],
+            ..Default::default()
+        };
+        // Whether the next step fails or succeeds, the violation is what the caller sees.
+        let failed = compose_and(&c, &bad, |_| {
+            Err::<(), _>(ValuesError::Schema(schema::SchemaError::Violations {
+                violations: vec!["from the next step".into()],
+            }))
+        });
+        let err = failed.unwrap_err().to_string();
+        assert!(err.contains(".image.tag: expected string"), "{err}");
+        let succeeded = compose_and(&c, &bad, |_| Ok::<_, ValuesError>(1));
+        assert!(succeeded.is_err());
+
+        // Valid values: the next step's own result comes through, seeing the composed values.
+        let good = ValuesInputs {
+            set: vec!["image.tag=v2".into()],
+            ..Default::default()
+        };
+        let (composed, tag) = compose_and(&c, &good, |composed| {
+            Ok::<_, ValuesError>(composed.values["image"]["tag"].clone())
+        })
+        .unwrap();
+        assert_eq!(tag, json!("v2"));
+        assert_eq!(composed.values["image"]["tag"], json!("v2"));
+        let err = compose_and(&c, &good, |_| {
+            Err::<(), _>(ValuesError::Schema(schema::SchemaError::Violations {
+                violations: vec!["from the next step".into()],
+            }))
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("from the next step"), "{err}");
     }
 
     #[test]

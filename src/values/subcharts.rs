@@ -176,7 +176,19 @@ fn process_import_values(chart: &mut Chart) -> Result<(), CoalesceError> {
     if chart.metadata.dependencies.is_empty() {
         return Ok(());
     }
-    let merged = shared::Table::from_map(coalesce::merge_values(chart, &Map::new())?);
+    let merged = coalesce::merge_values(chart, &Map::new())?;
+    if chart
+        .metadata
+        .dependencies
+        .iter()
+        .all(|req| req.import_values.is_empty())
+    {
+        // Nothing to import: Helm's MergeTables with an empty import table leaves the merged
+        // values as they are, so the shared-table round trip below would only copy them.
+        chart.values = Value::Object(merged);
+        return Ok(());
+    }
+    let merged = shared::Table::from_map(merged);
     let imported = shared::Table::new();
     for req in chart.metadata.dependencies.iter_mut() {
         let mut normalised = Vec::new();

@@ -489,6 +489,11 @@ pub fn leave_teardown_to_exit() {
     LEAVE_TEARDOWN_TO_EXIT.store(true, Ordering::Relaxed);
 }
 
+/// Whether [`leave_teardown_to_exit`] was called: other one-shot work can leave its memory too.
+pub fn teardown_left_to_exit() -> bool {
+    LEAVE_TEARDOWN_TO_EXIT.load(Ordering::Relaxed)
+}
+
 /// Stack for the render thread: templates recurse through `include` (Helm allows 1000 nested
 /// calls of one name), far deeper than a main thread's stack would take.
 const RENDER_STACK_BYTES: usize = 1 << 30;
@@ -499,19 +504,46 @@ pub fn render(
     values: &serde_json::Value,
     options: &RenderOptions,
 ) -> Result<Rendered, RenderError> {
+    render_each(chart, values, options, &mut |_, _| {})
+}
+
+/// [`render`], handing each template's path and output to `each` on the calling thread as soon
+/// as it is rendered. The render runs on a thread of its own anyway (see
+/// [`RENDER_STACK_BYTES`]), so a caller's per-template work overlaps the templates still to come.
+pub fn render_each(
+    chart: &Chart,
+    values: &serde_json::Value,
+    options: &RenderOptions,
+    each: &mut dyn FnMut(&str, &str),
+) -> Result<Rendered, RenderError> {
+    let (done, outputs) = std::sync::mpsc::channel();
     std::thread::scope(|scope| {
         let handle = std::thread::Builder::new()
             .name("gotmpl-render".into())
             .stack_size(RENDER_STACK_BYTES)
-            .spawn_scoped(scope, || render_here(chart, values, options));
+            .spawn_scoped(scope, move || {
+                render_here(chart, values, options, Some(done))
+            });
         match handle {
-            Ok(h) => h.join().unwrap_or_else(|_| {
-                Err(RenderError::Other(
-                    "rendering template failed: the template engine panicked".into(),
-                ))
-            }),
+            Ok(h) => {
+                // Ends when the render thread drops its sender: finished, failed or panicked.
+                for (name, text) in outputs {
+                    each(&name, &text);
+                }
+                h.join().unwrap_or_else(|_| {
+                    Err(RenderError::Other(
+                        "rendering template failed: the template engine panicked".into(),
+                    ))
+                })
+            }
             // No thread available: render on this one.
-            Err(_) => render_here(chart, values, options),
+            Err(_) => {
+                let rendered = render_here(chart, values, options, None)?;
+                for (name, text) in &rendered.files {
+                    each(name, text);
+                }
+                Ok(rendered)
+            }
         }
     })
 }
@@ -520,6 +552,7 @@ fn render_here(
     chart: &Chart,
     values: &serde_json::Value,
     options: &RenderOptions,
+    done: Option<std::sync::mpsc::Sender<(String, String)>>,
 ) -> Result<Rendered, RenderError> {
     let release = Value::Map(dict_of(vec![
         ("Name", Value::str(&options.release.name)),
@@ -577,7 +610,12 @@ fn render_here(
         let out = exec
             .execute(name, Value::Map(r.scope.clone()))
             .map_err(exec_error)?;
-        files.insert(name.clone(), out.replace("<no value>", ""));
+        let out = out.replace("<no value>", "");
+        if let Some(done) = &done {
+            // The receiver only goes away with the caller's scope, after this thread ends.
+            let _ = done.send((name.clone(), out.clone()));
+        }
+        files.insert(name.clone(), out);
     }
     if LEAVE_TEARDOWN_TO_EXIT.load(Ordering::Relaxed) {
         // See `leave_teardown_to_exit`: the process ends soon and frees all of it at once.

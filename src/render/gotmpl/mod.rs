@@ -14,5 +14,5 @@ pub mod lex;
 pub mod parse;
 pub mod value;
 
-pub use helm::{leave_teardown_to_exit, render};
+pub use helm::{leave_teardown_to_exit, render, render_each, teardown_left_to_exit};
 pub use value::{Dict, Object, Value};
