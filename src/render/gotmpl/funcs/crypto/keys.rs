@@ -73,12 +73,14 @@ fn rsa_key<const N: usize>(keep_going: &dyn Fn() -> bool) -> Result<Pkcs1Der, Op
 /// How many keys the functions in a template's source may generate: each call site of
 /// `genCA`, `genSelfSignedCert` or `genSignedCert` (not their `WithKey` forms).
 pub fn keys_generated_by(src: &str) -> usize {
-    src.match_indices("gen")
-        .filter(|(at, _)| {
-            let rest = &src[at + 3..];
-            ["CA", "SelfSignedCert", "SignedCert"]
-                .iter()
-                .any(|name| rest.starts_with(name) && !rest[name.len()..].starts_with("WithKey"))
+    // Every template's source is scanned before rendering: a vectorised search for `gen` keeps
+    // that a small fraction of the render.
+    memchr::memmem::find_iter(src.as_bytes(), b"gen")
+        .filter(|&at| {
+            let rest = &src.as_bytes()[at + 3..];
+            ["CA", "SelfSignedCert", "SignedCert"].iter().any(|name| {
+                rest.starts_with(name.as_bytes()) && !rest[name.len()..].starts_with(b"WithKey")
+            })
         })
         .count()
 }
