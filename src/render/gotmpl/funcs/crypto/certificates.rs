@@ -274,6 +274,9 @@ fn base_params(
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, cn);
     params.distinguished_name = dn;
+    // Checked in Sprig's order (addresses, then names) but written in Go's: crypto/x509 puts
+    // DNS names before IP addresses in the subjectAltName extension.
+    let mut ip_sans = Vec::new();
     for ip in to_list(ips).unwrap_or_default() {
         let Value::String(s) = &ip else {
             return Err(FuncError::new(format!(
@@ -284,7 +287,7 @@ fn base_params(
         let addr: IpAddr = s
             .parse()
             .map_err(|_| FuncError::new(format!("error parsing ip: {s}")))?;
-        params.subject_alt_names.push(SanType::IpAddress(addr));
+        ip_sans.push(SanType::IpAddress(addr));
     }
     for name in to_list(dns_names).unwrap_or_default() {
         let Value::String(s) = &name else {
@@ -299,6 +302,7 @@ fn base_params(
             .map_err(|e| FuncError::new(format!("error processing alternate dns name: {e}")))?;
         params.subject_alt_names.push(SanType::DnsName(ia5));
     }
+    params.subject_alt_names.extend(ip_sans);
     let mut serial = [0u8; 16];
     rand::RngCore::fill_bytes(&mut rand::rng(), &mut serial);
     params.serial_number = Some(SerialNumber::from_slice(&serial));
@@ -684,7 +688,11 @@ mod tests {
         let leaf_text = openssl(&["x509", "-noout", "-text", "-in", "leaf.pem"], dir.path());
         assert!(leaf_text.contains("Issuer: CN = judge-ca"), "{leaf_text}");
         assert!(leaf_text.contains("DNS:svc.ns.svc"), "{leaf_text}");
-        assert!(leaf_text.contains("IP Address:10.1.2.3"), "{leaf_text}");
+        // Go's crypto/x509 writes DNS names before IP addresses.
+        assert!(
+            leaf_text.contains("DNS:svc.ns.svc, IP Address:10.1.2.3"),
+            "{leaf_text}"
+        );
         assert!(leaf_text.contains("TLS Web Server Authentication, TLS Web Client Authentication"));
         let dsa = show("genPrivateKey", &[s("dsa")]);
         assert!(
