@@ -520,9 +520,10 @@ fn concurrent_upgrades_let_one_hold_the_lock_and_the_other_name_it() {
     let dir = failing_chart(&sandbox);
     let dir = dir.to_str().unwrap().to_string();
     ok(&rudder(&sandbox, &["install", "app", &dir]));
-    // Each upgrade holds the release while it waits (the Deployment never gets ready).
-    let spawn = |tag: &str| {
-        let set = format!("tag={tag}");
+    // Each upgrade holds the release while it waits: tag `fail` never gets ready, so the
+    // winner still holds it when the loser looks, whichever of them starts first.
+    let spawn = |note: &str| {
+        let set = format!("tag=fail,note={note}");
         sandbox
             .rudder()
             .args([
@@ -540,7 +541,7 @@ fn concurrent_upgrades_let_one_hold_the_lock_and_the_other_name_it() {
             .spawn()
             .expect("spawn rudder")
     };
-    let (a, b) = (spawn("fail"), spawn("fail2"));
+    let (a, b) = (spawn("a"), spawn("b"));
     let outputs = [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()];
     let locked: Vec<String> = outputs
         .iter()
