@@ -4,6 +4,8 @@
 
 use sha1::Digest as _;
 
+#[cfg(target_arch = "x86_64")]
+mod adx;
 mod certificates;
 mod dsa;
 mod keys;
