@@ -16,6 +16,8 @@ fn splits_on_helm_separators_and_drops_blank_documents() {
     // Go's Split takes non-overlapping matches: the second `---` lost its newline to the first
     // match's trailing `\s*`, so it stays in the document, exactly as in Helm.
     assert_eq!(texts, ["a: 1", "---   \nb: 2"]);
+    let lines: Vec<_> = docs.iter().map(|(l, _)| *l).collect();
+    assert_eq!(lines, [3, 6]);
     let docs = split_documents("a: 1\n---\n# c\n---\n\nb: 2\n");
     let texts: Vec<_> = docs.iter().map(|(_, d)| d.as_str()).collect();
     assert_eq!(texts, ["a: 1", "# c", "b: 2\n"]);

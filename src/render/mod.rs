@@ -196,10 +196,11 @@ pub fn render(
     }
 }
 
-/// [`render`], handing each template's path and output to `each` on the calling thread once it
-/// is rendered. Helm charts render on a thread of their own, so per-template work in `each`
-/// (reading manifest heads) overlaps the rendering of later templates; Tera charts, small and
-/// quick, hand over their outputs when all are done.
+/// [`render`], handing template paths and outputs to `each` on the calling thread once they are
+/// rendered. Helm charts render on a thread of their own, so per-template work in `each`
+/// (reading manifest heads) overlaps the rendering of later templates, and the outputs still
+/// waiting when the render ends are skipped (the result has them all); Tera charts, small and
+/// quick, hand over all their outputs when all are done.
 pub fn render_each(
     chart: &Chart,
     values: &Value,

@@ -510,6 +510,8 @@ pub fn render(
 /// [`render`], handing each template's path and output to `each` on the calling thread as soon
 /// as it is rendered. The render runs on a thread of its own anyway (see
 /// [`RENDER_STACK_BYTES`]), so a caller's per-template work overlaps the templates still to come.
+/// Outputs not yet handed over when the render ends are not handed over: they are in the
+/// result, for the caller to work through with more threads than one.
 pub fn render_each(
     chart: &Chart,
     values: &serde_json::Value,
@@ -517,17 +519,23 @@ pub fn render_each(
     each: &mut dyn FnMut(&str, &str),
 ) -> Result<Rendered, RenderError> {
     let (done, outputs) = std::sync::mpsc::channel();
+    let finished = AtomicBool::new(false);
     std::thread::scope(|scope| {
         let handle = std::thread::Builder::new()
             .name("gotmpl-render".into())
             .stack_size(RENDER_STACK_BYTES)
-            .spawn_scoped(scope, move || {
-                render_here(chart, values, options, Some(done))
+            .spawn_scoped(scope, || {
+                render_here(chart, values, options, Some((done, &finished)))
             });
         match handle {
             Ok(h) => {
                 // Ends when the render thread drops its sender: finished, failed or panicked.
                 for (name, text) in outputs {
+                    // Outputs still queued when the render is over are left to the caller,
+                    // which can read them on two threads instead of one after the other here.
+                    if finished.load(Ordering::Acquire) {
+                        break;
+                    }
                     each(&name, &text);
                 }
                 h.join().unwrap_or_else(|_| {
@@ -552,7 +560,7 @@ fn render_here(
     chart: &Chart,
     values: &serde_json::Value,
     options: &RenderOptions,
-    done: Option<std::sync::mpsc::Sender<(String, String)>>,
+    done: Option<(std::sync::mpsc::Sender<(String, String)>, &AtomicBool)>,
 ) -> Result<Rendered, RenderError> {
     let release = Value::Map(dict_of(vec![
         ("Name", Value::str(&options.release.name)),
@@ -610,12 +618,15 @@ fn render_here(
         let out = exec
             .execute(name, Value::Map(r.scope.clone()))
             .map_err(exec_error)?;
-        let out = out.replace("<no value>", "");
-        if let Some(done) = &done {
+        let out = without_no_value(out);
+        if let Some((done, _)) = &done {
             // The receiver only goes away with the caller's scope, after this thread ends.
             let _ = done.send((name.clone(), out.clone()));
         }
         files.insert(name.clone(), out);
+    }
+    if let Some((_, finished)) = &done {
+        finished.store(true, Ordering::Release);
     }
     if LEAVE_TEARDOWN_TO_EXIT.load(Ordering::Relaxed) {
         // See `leave_teardown_to_exit`: the process ends soon and frees all of it at once.
@@ -624,6 +635,24 @@ fn render_here(
         std::mem::forget(tpls);
     }
     Ok(Rendered { files })
+}
+
+/// A template's output with every `<no value>` removed, as Helm's engine does after rendering.
+/// Most outputs have none and are returned as they are, found so by a vectorised search.
+fn without_no_value(out: String) -> String {
+    const MISSING: &str = "<no value>";
+    let finder = memchr::memmem::Finder::new(MISSING);
+    if finder.find(out.as_bytes()).is_none() {
+        return out;
+    }
+    let mut kept = String::with_capacity(out.len());
+    let mut from = 0;
+    for at in finder.find_iter(out.as_bytes()) {
+        kept.push_str(&out[from..at]);
+        from = at + MISSING.len();
+    }
+    kept.push_str(&out[from..]);
+    kept
 }
 
 /// Below this much template text a second parse thread costs more than it saves.
@@ -693,6 +722,23 @@ fn exec_error(e: ExecError) -> RenderError {
 mod tests {
     use super::*;
     use crate::chart::ChartFile;
+
+    #[test]
+    fn no_value_is_removed_everywhere_and_other_text_kept() {
+        let cases = [
+            ("a: 1\n", "a: 1\n"),
+            ("<no value>", ""),
+            ("x: <no value>\ny: <no value><no value>z", "x: \ny: z"),
+            ("<no valu> <no value", "<no valu> <no value"),
+        ];
+        for (out, want) in cases {
+            assert_eq!(without_no_value(out.to_string()), want, "{out:?}");
+            assert_eq!(
+                without_no_value(out.to_string()),
+                out.replace("<no value>", "")
+            );
+        }
+    }
     use crate::render::ReleaseInfo;
 
     fn chart_with(template: &str) -> Chart {
