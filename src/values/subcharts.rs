@@ -43,27 +43,47 @@ fn process_enabled(
     if chart.metadata.dependencies.is_empty() {
         return Ok(());
     }
-    // Subcharts Chart.yaml does not list (or lists with a version that does not match) stay.
-    let mut kept: Vec<Chart> = chart
+    // Each requirement's subchart, by position: a subchart listed twice (two aliases) appears
+    // twice, and only then is copied; the others move, as copying a chart's files is costly.
+    let matches: Vec<Option<usize>> = chart
+        .metadata
         .dependencies
         .iter()
-        .filter(|sub| {
-            !chart.metadata.dependencies.iter().any(|req| {
+        .map(|req| {
+            chart.dependencies.iter().position(|sub| {
                 sub.name() == req.name && is_compatible_range(&req.version, &sub.metadata.version)
             })
         })
-        .cloned()
         .collect();
-    for req in chart.metadata.dependencies.iter_mut() {
-        let found = chart.dependencies.iter().find(|sub| {
-            sub.name() == req.name && is_compatible_range(&req.version, &sub.metadata.version)
-        });
-        if let Some(sub) = found {
-            let mut copy = sub.clone();
-            if !req.alias.is_empty() {
-                copy.metadata.name = req.alias.clone();
+    let mut uses = vec![0usize; chart.dependencies.len()];
+    for &at in matches.iter().flatten() {
+        uses[at] += 1;
+    }
+    let mut subcharts: Vec<Option<Chart>> = std::mem::take(&mut chart.dependencies)
+        .into_iter()
+        .map(Some)
+        .collect();
+    // Subcharts Chart.yaml does not list (or lists with a version that does not match) stay.
+    let mut kept: Vec<Chart> = uses
+        .iter()
+        .zip(subcharts.iter_mut())
+        .filter(|(n, _)| **n == 0)
+        .filter_map(|(_, sub)| sub.take())
+        .collect();
+    for (req, at) in chart.metadata.dependencies.iter_mut().zip(matches) {
+        if let Some(at) = at {
+            uses[at] -= 1;
+            let copy = if uses[at] == 0 {
+                subcharts[at].take()
+            } else {
+                subcharts[at].clone()
+            };
+            if let Some(mut copy) = copy {
+                if !req.alias.is_empty() {
+                    copy.metadata.name = req.alias.clone();
+                }
+                kept.push(copy);
             }
-            kept.push(copy);
         }
         if !req.alias.is_empty() {
             req.name = req.alias.clone();
@@ -453,6 +473,25 @@ mod tests {
         let values = coalesce::coalesce_values(&c, &Map::new()).unwrap();
         assert_eq!(values["primary"]["port"], 1);
         assert!(values.get("replica").is_none());
+    }
+
+    #[test]
+    fn a_subchart_listed_twice_is_copied_and_unlisted_ones_stay_first() {
+        let mut one = req("db");
+        one.alias = "primary".into();
+        let mut two = req("db");
+        two.alias = "replica".into();
+        let subs = vec![
+            chart("db", json!({"port": 1}), vec![], vec![]),
+            chart("extra", json!({}), vec![], vec![]),
+        ];
+        let mut c = chart("top", json!({}), vec![one, two], subs);
+        process_dependencies(&mut c, &Map::new()).unwrap();
+        let order: Vec<&str> = c.dependencies.iter().map(|d| d.name()).collect();
+        assert_eq!(order, ["extra", "primary", "replica"]);
+        let values = coalesce::coalesce_values(&c, &Map::new()).unwrap();
+        assert_eq!(values["primary"]["port"], 1);
+        assert_eq!(values["replica"]["port"], 1);
     }
 
     #[test]
