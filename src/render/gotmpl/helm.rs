@@ -470,12 +470,13 @@ fn source_text(data: &[u8]) -> Rc<str> {
 /// Helm's `sortTemplates`: deepest paths first, then reverse lexical order. Templates are parsed
 /// and executed in this order, so a parent chart's `define`s replace its subcharts'.
 fn helm_order(names: Vec<String>) -> Vec<String> {
-    let mut names = names;
-    names.sort_by(|a, b| {
-        let (ca, cb) = (a.matches('/').count(), b.matches('/').count());
-        cb.cmp(&ca).then_with(|| b.cmp(a))
-    });
-    names
+    // Depth counted once per name, not in every comparison.
+    let mut keyed: Vec<(usize, String)> = names
+        .into_iter()
+        .map(|n| (n.bytes().filter(|&b| b == b'/').count(), n))
+        .collect();
+    keyed.sort_unstable_by(|(da, a), (db, b)| db.cmp(da).then_with(|| b.cmp(a)));
+    keyed.into_iter().map(|(_, n)| n).collect()
 }
 
 /// Set once by a one-shot command: see [`leave_teardown_to_exit`].
