@@ -20,6 +20,15 @@ echo
 if [ -f "$CORPUS/timing.json" ]; then
   echo "== corpus: rudder template on every case of $CORPUS (median of 20 processes) vs Helm 4's fresh process (timing.json)"
   "$TARGET_DIR/release/examples/render_bench" --rudder "$TARGET_DIR/release/rudder" --corpus "$CORPUS" --processes 20
+  # timing.json was taken on another day; a VM's speed drifts by tens of percent between
+  # minutes. Helm's fresh process timed now, taking turns with rudder's, is the fair comparison.
+  if .venv/bin/python -c "import helm_python" 2>/dev/null; then
+    echo
+    echo "== corpus, same moment: Helm 4's fresh process (helm_python) timed now, taking turns with rudder's"
+    "$TARGET_DIR/release/examples/render_bench" --rudder "$TARGET_DIR/release/rudder" --corpus "$CORPUS" --processes 20 --helm-python .venv/bin/python
+  else
+    echo "== corpus, same moment: skipped (no .venv with helm_python: run make test-deps)"
+  fi
 else
   echo "== corpus: not found at $CORPUS (set RUDDER_CORPUS): skipped"
 fi
