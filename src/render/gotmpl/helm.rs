@@ -578,7 +578,8 @@ fn render_here(
     };
     let mut tpls = BTreeMap::new();
     collect(chart, None, None, &root_values, &release, &caps, &mut tpls);
-    // Key generation dwarfs a render: start it now, on other cores, for the calls to come.
+    // Key generation dwarfs a render: announce the calls that may come, so that the first one
+    // searches on two cores and the later ones find primes made meanwhile.
     let keys = tpls
         .values()
         .map(|t| funcs::keys_generated_by(&t.src))
