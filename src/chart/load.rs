@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 use super::archive::{self, ArchiveError};
 use super::constraint;
 use super::ignore::IgnoreRules;
+use super::text_of;
 use super::{Chart, ChartFile, ChartMetadata, Dependency};
 use crate::yaml::{self, YamlError};
 
@@ -350,16 +351,6 @@ fn preparse_target(path: &str) -> bool {
             }
             _ => return false,
         }
-    }
-}
-
-/// A file's text, invalid UTF-8 replaced as `String::from_utf8_lossy` does. Checked with
-/// `from_utf8` first: its ASCII fast path is several times quicker than the lossy scan, and
-/// chart files are nearly always valid UTF-8.
-fn text_of(data: &[u8]) -> std::borrow::Cow<'_, str> {
-    match std::str::from_utf8(data) {
-        Ok(text) => std::borrow::Cow::Borrowed(text),
-        Err(_) => String::from_utf8_lossy(data),
     }
 }
 
@@ -706,13 +697,6 @@ mod tests {
     }
 
     const CHART: &str = "apiVersion: v2\nname: web\nversion: 0.1.0\nengine: tera\n";
-
-    #[test]
-    fn file_text_is_the_lossy_conversion() {
-        for data in [&b"a: 1\n"[..], "é: ü\n".as_bytes(), b"bad: \xff\xfe x", b""] {
-            assert_eq!(text_of(data), String::from_utf8_lossy(data));
-        }
-    }
 
     #[test]
     fn loads_a_directory_chart_with_everything_sorted() {

@@ -448,23 +448,13 @@ fn collect(
         out.insert(
             format!("{full_path}/{}", t.name),
             Renderable {
-                src: source_text(&t.data),
+                src: Rc::from(crate::chart::text_of(&t.data).as_ref()),
                 scope: scope.clone(),
                 base_path: format!("{full_path}/templates"),
             },
         );
     }
     scope
-}
-
-/// A template file's text, invalid UTF-8 replaced as Go's string conversion would show it.
-/// Checked with `from_utf8` first: its ASCII fast path is several times quicker than the lossy
-/// scan, and template files are valid UTF-8.
-fn source_text(data: &[u8]) -> Rc<str> {
-    match std::str::from_utf8(data) {
-        Ok(text) => Rc::from(text),
-        Err(_) => Rc::from(String::from_utf8_lossy(data).as_ref()),
-    }
 }
 
 /// Helm's `sortTemplates`: deepest paths first, then reverse lexical order. Templates are parsed
