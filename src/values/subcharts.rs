@@ -59,15 +59,25 @@ fn process_enabled(
     for &at in matches.iter().flatten() {
         uses[at] += 1;
     }
+    // A subchart any requirement matches is listed, even when an earlier match took its place.
+    let listed: Vec<bool> = chart
+        .dependencies
+        .iter()
+        .map(|sub| {
+            chart.metadata.dependencies.iter().any(|req| {
+                sub.name() == req.name && is_compatible_range(&req.version, &sub.metadata.version)
+            })
+        })
+        .collect();
     let mut subcharts: Vec<Option<Chart>> = std::mem::take(&mut chart.dependencies)
         .into_iter()
         .map(Some)
         .collect();
     // Subcharts Chart.yaml does not list (or lists with a version that does not match) stay.
-    let mut kept: Vec<Chart> = uses
+    let mut kept: Vec<Chart> = listed
         .iter()
         .zip(subcharts.iter_mut())
-        .filter(|(n, _)| **n == 0)
+        .filter(|(listed, _)| !**listed)
         .filter_map(|(_, sub)| sub.take())
         .collect();
     for (req, at) in chart.metadata.dependencies.iter_mut().zip(matches) {
@@ -492,6 +502,22 @@ mod tests {
         let values = coalesce::coalesce_values(&c, &Map::new()).unwrap();
         assert_eq!(values["primary"]["port"], 1);
         assert_eq!(values["replica"]["port"], 1);
+    }
+
+    #[test]
+    fn of_two_subcharts_one_requirement_matches_only_the_first_stays() {
+        let mut first = chart("db", json!({"v": 1}), vec![], vec![]);
+        first.metadata.version = "1.0.0".into();
+        let mut second = chart("db", json!({"v": 2}), vec![], vec![]);
+        second.metadata.version = "1.1.0".into();
+        let mut c = chart("top", json!({}), vec![req("db")], vec![first, second]);
+        process_dependencies(&mut c, &Map::new()).unwrap();
+        let kept: Vec<&str> = c
+            .dependencies
+            .iter()
+            .map(|d| d.metadata.version.as_str())
+            .collect();
+        assert_eq!(kept, ["1.0.0"]);
     }
 
     #[test]

@@ -714,6 +714,7 @@ fn exec_error(e: ExecError) -> RenderError {
 mod tests {
     use super::*;
     use crate::chart::ChartFile;
+    use crate::render::ReleaseInfo;
 
     #[test]
     fn no_value_is_removed_everywhere_and_other_text_kept() {
@@ -731,7 +732,6 @@ mod tests {
             );
         }
     }
-    use crate::render::ReleaseInfo;
 
     fn chart_with(template: &str) -> Chart {
         let mut c = Chart::default();
