@@ -277,6 +277,53 @@ fn include_crds_prints_crds_first() {
     );
 }
 
+/// A CRD file may hold several documents, and a document may start with any comment: a
+/// `# Source:` line inside a CRD file must not choose where `--output-dir` writes.
+#[test]
+fn output_dir_never_writes_outside_for_a_crd_claiming_another_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let absolute = dir.path().join("abs-escaped.yaml");
+    let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\n";
+    let hostile = format!(
+        "{crd}---\n# Source: ../../escaped.yaml\n{crd}---\n# Source: {}\n{crd}",
+        absolute.display()
+    );
+    let chart = write_chart(
+        dir.path(),
+        "crdchart",
+        CHART_YAML,
+        &[
+            ("templates/cm.yaml", CONFIGMAP),
+            ("crds/widget.yaml", &hostile),
+        ],
+    );
+    let out_dir = dir.path().join("a/out");
+    let out = rudder(&[
+        "template",
+        chart.to_str().unwrap(),
+        "--set",
+        "a=1",
+        "--include-crds",
+        "--output-dir",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        !dir.path().join("escaped.yaml").exists(),
+        "wrote above --output-dir"
+    );
+    assert!(
+        !absolute.exists(),
+        "wrote to an absolute path from a CRD file"
+    );
+    let written = std::fs::read_to_string(out_dir.join("demo/crds/widget.yaml")).unwrap();
+    assert_eq!(
+        written.matches("kind: CustomResourceDefinition").count(),
+        3,
+        "{written}"
+    );
+}
+
 // ---- bad input: each a clear error, nothing on stdout, no panic ----
 
 #[test]

@@ -607,11 +607,9 @@ fn validate_metadata(md: &ChartMetadata, text: &str, file: &str) -> Result<(), C
     if md.name.is_empty() {
         return Err(invalid("name", "`name` is required".to_string()));
     }
-    if md.name == "." || md.name == ".." || md.name.contains('/') || md.name.contains('\\') {
-        return Err(invalid(
-            "name",
-            format!("chart name {:?} is not allowed", md.name),
-        ));
+    // The name becomes a folder (`charts/NAME`, `--output-dir`) and a file (`NAME-VERSION.tgz`).
+    if let Err(e) = super::check_path_component(&md.name) {
+        return Err(invalid("name", format!("chart name {e}")));
     }
     if md.version.is_empty() {
         return Err(invalid(

@@ -174,12 +174,14 @@ pub mod archive;
 pub mod constraint;
 pub mod ignore;
 mod load;
+pub mod path_component;
 pub mod starter;
 pub use constraint::{check_kube_version, Constraint, ConstraintError};
 pub use load::{
     load, load_archive_bytes, merge_maps as merge_values_maps, read_values as read_values_file,
     ChartError,
 };
+pub use path_component::{check_path_component, UnsafeComponent};
 
 #[cfg(test)]
 mod text_tests {

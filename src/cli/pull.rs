@@ -60,6 +60,9 @@ pub fn run(args: Args, _global: &GlobalArgs) -> CliResult {
     } else {
         url_file_name(&args.chart)
     };
+    // The name and version can come from the registry or the URL: never let them leave -d.
+    crate::chart::check_path_component(&file_name)
+        .map_err(|e| miette::miette!("cannot save {}: {e}", fetched.source))?;
     if args.chart.starts_with("oci://") {
         eprintln!("Pulled: {}", fetched.source.trim_start_matches("oci://"));
     }

@@ -109,12 +109,9 @@ pub fn run(command: Command, _global: &GlobalArgs) -> CliResult {
 }
 
 fn add(args: AddArgs, dirs: &Dirs) -> CliResult {
-    if args.name.contains('/') || args.name.is_empty() {
-        return Err(miette::miette!(
-            "repository name {:?} must be non-empty and must not contain '/'",
-            args.name
-        ));
-    }
+    // The name becomes the cache file `NAME-index.yaml`.
+    crate::chart::check_path_component(&args.name)
+        .map_err(|e| miette::miette!("invalid repository name: {e}"))?;
     let http = args.transport.http_options()?;
     let path_text = |p: &Option<PathBuf>| {
         p.as_ref()

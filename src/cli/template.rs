@@ -202,22 +202,17 @@ fn write_output_dir(
     args: &Args,
 ) -> CliResult {
     let mut files: Vec<(PathBuf, String)> = Vec::new();
-    let mut add = |source: &str, text: String| {
-        let path = dir.join(source);
+    let mut add = |source: &str, text: String| -> miette::Result<()> {
+        let path = output_path(dir, source)?;
         match files.iter_mut().find(|(p, _)| *p == path) {
             Some((_, existing)) => existing.push_str(&text),
             None => files.push((path, text)),
         }
+        Ok(())
     };
     if args.include_crds {
-        for (_, doc) in crate::manifest::split_documents(&templated.crds_output()) {
-            if let Some(source) = doc
-                .lines()
-                .next()
-                .and_then(|l| l.strip_prefix("# Source: "))
-            {
-                add(source, format!("---\n{doc}\n"));
-            }
+        for (source, text) in templated.crd_files() {
+            add(&source, format!("---\n# Source: {source}\n{text}\n"))?;
         }
     }
     let documents = templated
@@ -229,7 +224,7 @@ fn write_output_dir(
         if !args.show_only.is_empty() && !matches_any(&doc.source, &args.show_only) {
             continue;
         }
-        add(&doc.source, write_documents([doc]));
+        add(&doc.source, write_documents([doc]))?;
     }
     let mut written: Vec<PathBuf> = Vec::new();
     for (path, text) in &files {
@@ -249,6 +244,19 @@ fn write_output_dir(
         println!("wrote {}", path.display());
     }
     Ok(0)
+}
+
+/// Where a document of `source` (`CHART/templates/x.yaml`) goes below `dir`. Sources come from
+/// the chart's own structure, but they are names from an archive: each part must be one path
+/// component, so that nothing is ever written outside `--output-dir`.
+fn output_path(dir: &Path, source: &str) -> miette::Result<PathBuf> {
+    let mut path = dir.to_path_buf();
+    for part in source.split('/') {
+        crate::chart::check_path_component(part)
+            .map_err(|e| miette!("--output-dir: refusing to write {source:?}: {e}"))?;
+        path.push(part);
+    }
+    Ok(path)
 }
 
 fn matches_any(source: &str, patterns: &[String]) -> bool {

@@ -46,19 +46,28 @@ impl Templated {
     /// CRD files of the chart and its subcharts as `helm template --include-crds` prints them
     /// (`---\n# Source: CHART/crds/x.yaml\n<file>\n`), parents first.
     pub fn crds_output(&self) -> String {
-        let mut out = String::new();
+        self.crd_files()
+            .iter()
+            .map(|(source, text)| format!("---\n# Source: {source}\n{text}\n"))
+            .collect()
+    }
+
+    /// CRD files of the chart and its subcharts as `(CHART/crds/x.yaml, text)`, parents first.
+    /// The source is built from the chart's structure, never read back from the text, where a
+    /// `# Source:` comment could name any path.
+    pub fn crd_files(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
         collect_crds(self.chart(), self.chart().name(), &mut out);
         out
     }
 }
 
-fn collect_crds(chart: &Chart, prefix: &str, out: &mut String) {
+fn collect_crds(chart: &Chart, prefix: &str, out: &mut Vec<(String, String)>) {
     for file in chart.crd_files() {
-        out.push_str("---\n# Source: ");
-        out.push_str(&format!("{prefix}/{}", file.name));
-        out.push('\n');
-        out.push_str(&String::from_utf8_lossy(&file.data));
-        out.push('\n');
+        out.push((
+            format!("{prefix}/{}", file.name),
+            String::from_utf8_lossy(&file.data).into_owned(),
+        ));
     }
     for sub in &chart.dependencies {
         collect_crds(sub, &format!("{prefix}/charts/{}", sub.name()), out);

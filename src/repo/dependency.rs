@@ -421,7 +421,7 @@ impl<'a> Session<'a> {
                 repository: dep.repository.clone(),
                 version: version.clone(),
             };
-            let file_name = format!("{name}-{version}.tgz");
+            let file_name = archive_file_name(dep, &name, &version)?;
             return Ok((lock, Some(Fetched { file_name, data })));
         }
         if repo.starts_with("oci://") {
@@ -439,7 +439,7 @@ impl<'a> Session<'a> {
                 repository: dep.repository.clone(),
                 version: version.clone(),
             };
-            let file_name = format!("{}-{version}.tgz", dep.name);
+            let file_name = archive_file_name(dep, &dep.name, &version)?;
             debug_assert_eq!(version_to_tag(&version), tag);
             return Ok((
                 lock,
@@ -468,7 +468,7 @@ impl<'a> Session<'a> {
             repository: dep.repository.clone(),
             version: found.metadata.version.clone(),
         };
-        let file_name = format!("{}-{}.tgz", found.metadata.name, found.metadata.version);
+        let file_name = archive_file_name(dep, &dep.name, &found.metadata.version)?;
         Ok((lock, Some(Fetched { file_name, data })))
     }
 
@@ -494,6 +494,16 @@ impl<'a> Session<'a> {
         self.indexes.insert(url.to_string(), index.clone());
         Ok(index)
     }
+}
+
+/// `NAME-VERSION.tgz`, the name a fetched dependency is saved under in `charts/`. The name is
+/// the one the chart asked for (an index entry must carry its key as its name), and the whole
+/// file name must be one path component, so nothing a repository says can point it elsewhere.
+fn archive_file_name(dep: &Dependency, name: &str, version: &str) -> Result<String, RepoError> {
+    let file_name = format!("{name}-{version}.tgz");
+    crate::chart::check_path_component(&file_name)
+        .map_err(|e| Session::error(dep, format!("cannot save the archive: {e}")))?;
+    Ok(file_name)
 }
 
 /// Writes the fetched archives into `charts/` (each atomically) and removes other archives of

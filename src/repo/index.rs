@@ -43,6 +43,10 @@ pub struct IndexFile {
     pub entries: BTreeMap<String, Vec<ChartVersion>>,
     /// Entries that were skipped while reading, with the reason (shown as warnings).
     pub skipped: Vec<String>,
+    /// Entries refused as a whole (entry name → reason): a version that calls its chart by
+    /// another name than the entry's key, or a name that is not one path component. Asking for
+    /// such a chart is an error naming the entry, never a silent pick of another version.
+    pub refused: BTreeMap<String, String>,
 }
 
 impl IndexFile {
@@ -53,6 +57,7 @@ impl IndexFile {
             generated: super::config::now_rfc3339(),
             entries: BTreeMap::new(),
             skipped: Vec::new(),
+            refused: BTreeMap::new(),
         }
     }
 
@@ -114,6 +119,7 @@ impl IndexFile {
             generated,
             entries: BTreeMap::new(),
             skipped: Vec::new(),
+            refused: BTreeMap::new(),
         };
         match map.get("entries") {
             Some(Value::Object(entries)) => {
@@ -130,6 +136,11 @@ impl IndexFile {
                             Ok(cv) => parsed.push(cv),
                             Err(reason) => index.skipped.push(format!("{name}: {reason}")),
                         }
+                    }
+                    if let Some(reason) = refuse_entry(name, &parsed) {
+                        index.skipped.push(format!("{name}: {reason}"));
+                        index.refused.insert(name.clone(), reason);
+                        continue;
                     }
                     index.entries.insert(name.clone(), parsed);
                 }
@@ -200,6 +211,13 @@ impl IndexFile {
         constraint: &str,
         repository: &str,
     ) -> Result<&ChartVersion, RepoError> {
+        if let Some(reason) = self.refused.get(chart) {
+            return Err(RepoError::InvalidIndexEntry {
+                repository: repository.to_string(),
+                entry: chart.to_string(),
+                reason: reason.clone(),
+            });
+        }
         let versions = self
             .entries
             .get(chart)
@@ -255,6 +273,23 @@ impl IndexFile {
             "generated": self.generated,
         })
     }
+}
+
+/// Why an index entry cannot be used at all: the archive of a version is saved as
+/// `NAME-VERSION.tgz`, so every version must carry the entry's own name, and that name must be
+/// one path component.
+fn refuse_entry(name: &str, versions: &[ChartVersion]) -> Option<String> {
+    if let Err(e) = crate::chart::check_path_component(name) {
+        return Some(format!("the entry name {e}"));
+    }
+    versions.iter().find_map(|v| {
+        (v.metadata.name != name).then(|| {
+            format!(
+                "version {} calls the chart {:?}, not {name:?} (an entry's versions must carry its name)",
+                v.metadata.version, v.metadata.name
+            )
+        })
+    })
 }
 
 fn parse_entry(value: &Value) -> Result<ChartVersion, String> {

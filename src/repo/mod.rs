@@ -78,6 +78,13 @@ pub enum RepoError {
         "repository {name:?} already exists with URL {url} (use --force-update to replace it)"
     )]
     RepositoryExists { name: String, url: String },
+    /// An index entry is unusable as a whole (its versions name another chart, or a path).
+    #[error("repository {repository}: index entry {entry:?} is refused: {reason}")]
+    InvalidIndexEntry {
+        repository: String,
+        entry: String,
+        reason: String,
+    },
     /// The repository has no chart of that name.
     #[error("chart {chart:?} not found in {repository}")]
     ChartNotFound { chart: String, repository: String },

@@ -258,10 +258,16 @@ async fn fetch_oci(
             .unwrap_or_default()
             .to_string()
     };
+    // Named as the user asked for it (Helm does the same): the config blob is the registry's
+    // word, and `pull` turns these into a file name.
+    let version = match &reference.tag {
+        Some(tag) => super::oci::tag_to_version(tag),
+        None => field("version"),
+    };
     Ok(FetchedChart {
         path,
-        name: field("name"),
-        version: field("version"),
+        name: reference.chart_name().to_string(),
+        version,
         source: format!("{reference}@{}", pulled.manifest_digest),
     })
 }
