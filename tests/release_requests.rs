@@ -108,10 +108,11 @@ fn resource_names_are_read_from_request_paths() {
 
 /// The budget of the issue: one write per object, and at most five requests on the release's
 /// own records (one list of its Secrets, the create that is the lock, the final update, and on
-/// upgrade the update that supersedes the previous revision). Reads besides: discovery
+/// upgrade the read of the previous revision that makes sure no uninstall took it meanwhile and
+/// the update that supersedes it). Reads besides: discovery
 /// (`/api`, `/apis` aggregated, `/version`) and one list per kind for the pre-flight checks.
 #[test]
-fn install_and_upgrade_write_each_object_once_plus_four_release_requests_at_most() {
+fn install_and_upgrade_write_each_object_once_plus_five_release_requests_at_most() {
     let sandbox = Sandbox::start();
     take_requests(&sandbox);
     ok(&rudder(
@@ -156,6 +157,8 @@ fn install_and_upgrade_write_each_object_once_plus_four_release_requests_at_most
         ("patch", "deployments", 2),
         ("list", "secrets", 1),
         ("create", "secrets", 1),
+        // Once the lock is taken: is the previous revision being uninstalled?
+        ("get", "secrets", 1),
         // The previous revision superseded, the new one deployed.
         ("update", "secrets", 2),
     ]));

@@ -38,6 +38,10 @@ pub struct ApplyArgs {
     /// Time to wait for any single operation (hooks, readiness), e.g. 5m0s.
     #[arg(long, default_value = "5m0s", value_parser = parse_duration)]
     pub timeout: Duration,
+    /// While another operation holds the release, wait up to this long for it (e.g. 2m) instead
+    /// of failing at once.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub wait_for_lock: Option<Duration>,
     /// Roll back (install: uninstall) if the operation fails; implies --wait=watcher.
     #[arg(long, alias = "atomic")]
     pub rollback_on_failure: bool,
@@ -95,6 +99,7 @@ impl ApplyArgs {
             description: self.description.clone(),
             labels: parse_labels(&self.labels)?,
             concurrency: 16,
+            wait_for_lock: self.wait_for_lock.unwrap_or_default(),
         })
     }
 }

@@ -26,6 +26,10 @@ pub struct Args {
     /// Time to wait for any single operation, e.g. 5m0s.
     #[arg(long, default_value = "5m0s", value_parser = release_args::parse_duration)]
     pub timeout: Duration,
+    /// While another operation holds the release, wait up to this long for it (e.g. 2m) instead
+    /// of failing at once.
+    #[arg(long, value_name = "DURATION", value_parser = release_args::parse_duration)]
+    pub wait_for_lock: Option<Duration>,
     /// Delete objects created by a failed rollback.
     #[arg(long)]
     pub cleanup_on_fail: bool,
@@ -60,6 +64,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> CliResult {
         history_max: args.history_max,
         // The release's own objects are adopted back as they were.
         take_ownership: true,
+        wait_for_lock: args.wait_for_lock.unwrap_or_default(),
         ..ApplySettings::default()
     };
     let options = RollbackOptions {

@@ -17,6 +17,10 @@ pub struct Args {
     /// Time to wait for each test, e.g. 5m0s.
     #[arg(long, default_value = "5m0s", value_parser = release_args::parse_duration)]
     pub timeout: Duration,
+    /// While another operation holds the release, wait up to this long for it (e.g. 2m) instead
+    /// of failing at once.
+    #[arg(long, value_name = "DURATION", value_parser = release_args::parse_duration)]
+    pub wait_for_lock: Option<Duration>,
 }
 
 /// Runs `rudder test`.
@@ -26,6 +30,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> CliResult {
     let progress = release_args::progress();
     let settings = ApplySettings {
         timeout: args.timeout,
+        wait_for_lock: args.wait_for_lock.unwrap_or_default(),
         ..ApplySettings::default()
     };
     let (release, result) = runtime

@@ -45,6 +45,10 @@ pub struct Args {
     /// Time to wait for any single operation, e.g. 5m0s.
     #[arg(long, default_value = "5m0s", value_parser = release_args::parse_duration)]
     pub timeout: Duration,
+    /// While another operation holds the release, wait up to this long for it (e.g. 2m) instead
+    /// of failing at once.
+    #[arg(long, value_name = "DURATION", value_parser = release_args::parse_duration)]
+    pub wait_for_lock: Option<Duration>,
     /// Custom description stored with --keep-history.
     #[arg(long)]
     pub description: Option<String>,
@@ -72,6 +76,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> CliResult {
             wait,
             timeout: args.timeout,
             description: args.description.clone(),
+            wait_for_lock: args.wait_for_lock.unwrap_or_default(),
         };
         let outcome = runtime
             .block_on(uninstall(&cluster, &options, &progress))

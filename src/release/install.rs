@@ -64,13 +64,29 @@ pub async fn install(
         .or_else(|| cluster.map(|c| c.namespace().to_string()))
         .unwrap_or_else(|| "default".to_string());
     let mut version = 1;
+    let mut notices = Vec::new();
     let capabilities = if let Some(cluster) = cluster {
         let store = Store::new(cluster.clone());
         // The release's records and the cluster's capabilities do not depend on each other.
-        let (history, capabilities) = tokio::try_join!(
+        let (mut history, capabilities) = tokio::try_join!(
             store.history(&namespace, &name),
             rendering::capabilities(Some(cluster))
         )?;
+        let locked = history
+            .last()
+            .is_some_and(|r| r.release.status().holds_lock());
+        if locked && options.settings.dry_run == DryRun::None {
+            // Another operation's turn first: the name may be free (or plainly in use) after it.
+            notices.extend(
+                lock::await_turn(
+                    &store,
+                    &mut history,
+                    options.settings.wait_for_lock,
+                    progress,
+                )
+                .await?,
+            );
+        }
         if let Some(latest) = history.last() {
             if latest.release.status() != Status::Uninstalled {
                 return Err(ReleaseError::NameInUse {
@@ -143,7 +159,6 @@ pub async fn install(
         settings: &options.settings,
         progress,
     };
-    let mut notices = Vec::new();
     if options.create_namespace {
         create_namespace(&ctx).await?;
     }

@@ -3,21 +3,45 @@
 //! A pending revision whose heartbeat is older than its recorded timeout belongs to a process
 //! that died; the next operation marks it failed and proceeds, saying so.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::{Duration, Instant};
 
 use tokio::sync::Mutex;
 
 use super::storage::{self, LockInfo, Release, Status};
 use super::store::{locked_error, Revision, Store};
-use super::ReleaseError;
+use super::{Progress, ReleaseError};
+
+/// Where a held lock stands; the heartbeat and an interruption write only while it is held.
+enum Stage {
+    Held,
+    /// The final record is being written (an interruption writes it again).
+    Finishing(Box<Release>),
+    Written,
+}
+
+/// What a held lock shares with its heartbeat and with [`interrupt_all`].
+struct Shared {
+    store: Store,
+    /// The revision as locked (pending, or uninstalling).
+    record: Release,
+    info: LockInfo,
+    stage: Mutex<Stage>,
+}
+
+/// The locks this process holds, so that a signal can record them before rudder exits.
+static HELD: StdMutex<Vec<Arc<Shared>>> = StdMutex::new(Vec::new());
+
+fn registry() -> std::sync::MutexGuard<'static, Vec<Arc<Shared>>> {
+    HELD.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// How long writing the final record may keep trying after the operation itself ended.
+const FINISH_BUDGET: Duration = Duration::from_secs(10);
 
 /// A held release lock.
 pub struct Held {
-    store: Store,
-    info: LockInfo,
-    /// `true` once the final record is written; the heartbeat stops writing then.
-    done: Arc<Mutex<bool>>,
+    shared: Arc<Shared>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -27,6 +51,10 @@ fn heartbeat_interval(timeout: Duration) -> Duration {
 }
 
 /// Creates the pending revision (the lock) and starts its heartbeat.
+///
+/// An uninstall marks the latest revision `uninstalling` instead of creating one; if it did so
+/// after this operation read the history, the pending revision is deleted again and the error
+/// names the uninstall (each side checks the other after writing, so one of them backs off).
 pub async fn acquire(
     store: &Store,
     pending: &Release,
@@ -34,47 +62,267 @@ pub async fn acquire(
 ) -> Result<Held, ReleaseError> {
     let info = LockInfo::for_this_process(timeout.as_secs().max(1));
     store.create(pending, Some(&info)).await?;
-    let done = Arc::new(Mutex::new(false));
+    if let Err(e) = check_not_uninstalling(store, pending).await {
+        if let Err(undo) = store
+            .delete(&pending.namespace, &pending.name, pending.version)
+            .await
+        {
+            tracing::debug!("cannot delete the revision this operation backed off from: {undo}");
+        }
+        return Err(e);
+    }
+    Ok(start(store, pending.clone(), info, timeout))
+}
+
+async fn check_not_uninstalling(store: &Store, pending: &Release) -> Result<(), ReleaseError> {
+    if pending.version <= 1 {
+        return Ok(());
+    }
+    let previous = store
+        .revision(&pending.namespace, &pending.name, pending.version - 1)
+        .await?;
+    match previous {
+        Some(p) if p.release.status() == Status::Uninstalling && !is_stale(&p) => {
+            Err(locked_error(
+                &pending.name,
+                Status::Uninstalling,
+                storage::lock_of(&p.secret),
+                storage::last_sign_of_life(&p.secret),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Holds the release through an existing revision (uninstall): rewrites `record` (already in
+/// its lock-holding status) with the lock annotations, then checks that no operation created a
+/// newer revision meanwhile; if one did, puts `previous` back and names the other operation.
+pub async fn hold(
+    store: &Store,
+    record: &Release,
+    previous: &Release,
+    timeout: Duration,
+) -> Result<Held, ReleaseError> {
+    let info = LockInfo::for_this_process(timeout.as_secs().max(1));
+    store.update(record, Some(&info)).await?;
+    let newer = store
+        .revision(&record.namespace, &record.name, record.version + 1)
+        .await;
+    let newer = match newer {
+        Ok(newer) => newer,
+        Err(e) => {
+            let _ = store.update(previous, None).await;
+            return Err(e);
+        }
+    };
+    if let Some(newer) = newer {
+        store.update(previous, None).await?;
+        let status = newer.release.status();
+        return Err(if status.holds_lock() {
+            locked_error(
+                &record.name,
+                status,
+                storage::lock_of(&newer.secret),
+                storage::last_sign_of_life(&newer.secret),
+            )
+        } else {
+            ReleaseError::Raced {
+                name: record.name.clone(),
+                revision: newer.release.version,
+                holder: storage::lock_of(&newer.secret)
+                    .map(|l| l.holder)
+                    .unwrap_or_else(|| "another client".to_string()),
+            }
+        });
+    }
+    Ok(start(store, record.clone(), info, timeout))
+}
+
+fn start(store: &Store, record: Release, info: LockInfo, timeout: Duration) -> Held {
+    let shared = Arc::new(Shared {
+        store: store.clone(),
+        record,
+        info,
+        stage: Mutex::new(Stage::Held),
+    });
+    registry().push(shared.clone());
     let task = {
-        let store = store.clone();
-        let done = done.clone();
-        let pending = pending.clone();
-        let mut beat = info.clone();
+        let shared = shared.clone();
         tokio::spawn(async move {
             let interval = heartbeat_interval(timeout);
+            let mut beat = shared.info.clone();
             loop {
                 tokio::time::sleep(interval).await;
-                let finished = done.lock().await;
-                if *finished {
+                let stage = shared.stage.lock().await;
+                if !matches!(*stage, Stage::Held) {
                     return;
                 }
                 beat.heartbeat = storage::now_go();
-                if let Err(e) = store.update(&pending, Some(&beat)).await {
+                if let Err(e) = shared.store.update(&shared.record, Some(&beat)).await {
                     tracing::debug!("heartbeat failed: {e}");
                 }
-                drop(finished);
+                drop(stage);
             }
         })
     };
-    Ok(Held {
-        store: store.clone(),
-        info,
-        done,
-        task,
-    })
+    Held { shared, task }
 }
 
 impl Held {
-    /// Writes the final record of the revision (deployed or failed) and releases the lock.
+    /// Writes the final record of the revision (deployed, failed, uninstalled) and releases the
+    /// lock. The write is tried again for a few seconds; if it still fails, the error says what
+    /// state the release was left in and how to repair it.
     pub async fn finish(self, final_record: &Release) -> Result<(), ReleaseError> {
-        {
-            let mut finished = self.done.lock().await;
-            *finished = true;
-        }
+        *self.shared.stage.lock().await = Stage::Finishing(Box::new(final_record.clone()));
         self.task.abort();
-        // The holder stays recorded (Helm ignores it): a racing operation can then say who
-        // wrote the revision it lost to.
-        self.store.update(final_record, Some(&self.info)).await
+        let started = Instant::now();
+        let result = loop {
+            // The holder stays recorded (Helm ignores it): a racing operation can then say who
+            // wrote the revision it lost to.
+            match self
+                .shared
+                .store
+                .update(final_record, Some(&self.shared.info))
+                .await
+            {
+                Ok(()) => break Ok(()),
+                Err(e) if started.elapsed() + Duration::from_secs(1) < FINISH_BUDGET => {
+                    tracing::debug!("cannot write the final record yet: {e}");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                Err(e) => break Err(e),
+            }
+        };
+        *self.shared.stage.lock().await = Stage::Written;
+        self.unregister();
+        result.map_err(|e| unrecorded(&self.shared.record, final_record, e))
+    }
+
+    /// Stops the heartbeat without writing: the revision's records were deleted (a purging
+    /// uninstall).
+    pub async fn release(self) {
+        *self.shared.stage.lock().await = Stage::Written;
+        self.task.abort();
+        self.unregister();
+    }
+
+    fn unregister(&self) {
+        registry().retain(|s| !Arc::ptr_eq(s, &self.shared));
+    }
+}
+
+/// The error when the final record of a revision cannot be written: what state the release is
+/// left in, and the commands that repair it.
+fn unrecorded(locked: &Release, wanted: &Release, cause: ReleaseError) -> ReleaseError {
+    let name = &locked.name;
+    let version = locked.version;
+    let left = locked.status();
+    let mut state = format!("revision {version} is still {left} (the lock of this process)");
+    if wanted.status() == Status::Deployed {
+        state.push_str(&format!(
+            ", and no revision of release {name} is marked deployed although revision {version}'s objects are applied"
+        ));
+    }
+    let repair = if left == Status::Uninstalling {
+        format!("run `rudder unlock {name}` and then `rudder uninstall {name}` again")
+    } else if wanted.status() == Status::Deployed {
+        format!(
+            "run `rudder unlock {name}` (it marks revision {version} failed), then `rudder rollback {name} {version}` to record it deployed"
+        )
+    } else {
+        format!("run `rudder unlock {name}` (it marks revision {version} failed), then `rudder rollback {name}` or upgrade again")
+    };
+    ReleaseError::Unrecorded {
+        name: name.clone(),
+        revision: version,
+        wanted: wanted.status().to_string(),
+        state,
+        repair,
+        cause: Box::new(cause),
+    }
+}
+
+/// Records every lock this process holds as failed, "interrupted by `signal`" (or writes the
+/// final record an operation was writing), so that nothing is left pending. Called once on
+/// SIGINT/SIGTERM after the operation stopped. Returns one line per release for stderr.
+pub async fn interrupt_all(signal: &str) -> Vec<String> {
+    let held: Vec<Arc<Shared>> = registry().drain(..).collect();
+    let mut lines = Vec::new();
+    for shared in held {
+        let mut stage = shared.stage.lock().await;
+        let record = match &*stage {
+            Stage::Written => continue,
+            Stage::Finishing(final_record) => (**final_record).clone(),
+            Stage::Held => {
+                let mut record = shared.record.clone();
+                let status = record.status();
+                record.set_status(
+                    Status::Failed,
+                    format!("{} interrupted by {signal}", status.operation()),
+                );
+                record
+            }
+        };
+        *stage = Stage::Written;
+        let (name, version) = (&record.name, record.version);
+        match shared.store.update(&record, Some(&shared.info)).await {
+            Ok(()) => lines.push(format!(
+                "interrupted by {signal}: revision {version} of release {name} recorded {}, lock released",
+                record.status()
+            )),
+            Err(e) => lines.push(format!(
+                "interrupted by {signal}: cannot record revision {version} of release {name} ({e}); it is left {}: run `rudder unlock {name}`",
+                shared.record.status()
+            )),
+        }
+    }
+    lines
+}
+
+/// Whether a lock-holding revision's holder stopped heartbeating for longer than its timeout.
+fn is_stale(revision: &Revision) -> bool {
+    let timeout = storage::lock_of(&revision.secret).map_or(300, |l| l.timeout_seconds);
+    let last_seen = storage::last_sign_of_life(&revision.secret);
+    let now = chrono::Utc::now();
+    last_seen.is_none_or(|t| (now - t).num_seconds() > timeout as i64)
+}
+
+/// Waits for the release's turn: like [`take_over_if_stale`], but while another live operation
+/// holds the release, reads the history again every second for up to `wait_for_lock`
+/// (`--wait-for-lock`) before giving up with the error naming the holder.
+pub async fn await_turn(
+    store: &Store,
+    history: &mut Vec<Revision>,
+    wait_for_lock: Duration,
+    progress: &Progress,
+) -> Result<Option<String>, ReleaseError> {
+    let started = Instant::now();
+    let mut said = false;
+    loop {
+        match take_over_if_stale(store, history).await {
+            Err(locked @ ReleaseError::Locked { .. }) => {
+                if started.elapsed() >= wait_for_lock {
+                    return Err(locked);
+                }
+                if !said {
+                    progress.line(&format!(
+                        "{locked}; waiting up to {}s for it (--wait-for-lock)",
+                        wait_for_lock.as_secs()
+                    ));
+                    said = true;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let Some(latest) = history.last() else {
+                    return Err(locked);
+                };
+                let (namespace, name) = (
+                    latest.release.namespace.clone(),
+                    latest.release.name.clone(),
+                );
+                *history = store.history(&namespace, &name).await?;
+            }
+            other => return other,
+        }
     }
 }
 
@@ -89,7 +337,7 @@ pub async fn take_over_if_stale(
         return Ok(None);
     };
     let status = latest.release.status();
-    if !status.is_pending() {
+    if !status.holds_lock() {
         return Ok(None);
     }
     let lock = storage::lock_of(&latest.secret);
@@ -137,7 +385,7 @@ pub async fn unlock(
         });
     };
     let status = latest.release.status();
-    if !status.is_pending() {
+    if !status.holds_lock() {
         return Ok(None);
     }
     let holder = storage::lock_of(&latest.secret)

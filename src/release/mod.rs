@@ -135,6 +135,8 @@ pub struct ApplySettings {
     pub labels: BTreeMap<String, String>,
     /// How many objects of one kind are applied at once.
     pub concurrency: usize,
+    /// `--wait-for-lock`: how long to wait for another operation to release the release.
+    pub wait_for_lock: Duration,
 }
 
 impl Default for ApplySettings {
@@ -154,6 +156,7 @@ impl Default for ApplySettings {
             description: None,
             labels: BTreeMap::new(),
             concurrency: 16,
+            wait_for_lock: Duration::ZERO,
         }
     }
 }
@@ -234,6 +237,16 @@ pub enum ReleaseError {
     RolledBack {
         failure: Box<ReleaseError>,
         recovery: String,
+    },
+    /// The final record of a revision could not be written: what is left, and how to repair it.
+    #[error("cannot record revision {revision} of release {name} as {wanted}: {cause}\nthe release is left so: {state}\nto repair it: {repair}")]
+    Unrecorded {
+        name: String,
+        revision: u64,
+        wanted: String,
+        state: String,
+        repair: String,
+        cause: Box<ReleaseError>,
     },
     /// An invalid combination of flags or inputs.
     #[error("{0}")]

@@ -304,7 +304,7 @@ pub async fn apply_plan(
         }
         .into());
     }
-    if latest.release.status().is_pending() {
+    if latest.release.status().holds_lock() {
         return Err(super::store::locked_error(
             &name,
             latest.release.status(),

@@ -39,7 +39,15 @@ pub async fn rollback(
     }
     let mut notices = Vec::new();
     if options.settings.dry_run == DryRun::None {
-        notices.extend(lock::take_over_if_stale(&store, &mut history).await?);
+        notices.extend(
+            lock::await_turn(
+                &store,
+                &mut history,
+                options.settings.wait_for_lock,
+                progress,
+            )
+            .await?,
+        );
     }
     let latest_version = history.last().map_or(0, |r| r.release.version);
     let target_version = if options.revision == 0 {

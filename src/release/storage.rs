@@ -80,6 +80,22 @@ impl Status {
             Status::PendingInstall | Status::PendingUpgrade | Status::PendingRollback
         )
     }
+
+    /// Whether a revision in this status holds the release's lock: a pending revision, or the
+    /// latest one while an uninstall deletes its objects.
+    pub fn holds_lock(self) -> bool {
+        self.is_pending() || self == Status::Uninstalling
+    }
+
+    /// The operation a lock-holding status belongs to, capitalised for descriptions.
+    pub fn operation(self) -> &'static str {
+        match self {
+            Status::PendingInstall => "Install",
+            Status::PendingRollback => "Rollback",
+            Status::Uninstalling => "Uninstall",
+            _ => "Upgrade",
+        }
+    }
 }
 
 impl std::fmt::Display for Status {

@@ -71,6 +71,24 @@ impl Store {
         Ok(latest.into_values().collect())
     }
 
+    /// One revision, `None` when it does not exist.
+    pub async fn revision(
+        &self,
+        namespace: &str,
+        name: &str,
+        version: u64,
+    ) -> Result<Option<Revision>, ReleaseError> {
+        let secret = self
+            .cluster
+            .get_secret(namespace, &storage::secret_name(name, version))
+            .await?;
+        let Some(secret) = secret else {
+            return Ok(None);
+        };
+        let release = storage::from_secret(&secret)?;
+        Ok(Some(Revision { release, secret }))
+    }
+
     /// Stores a new revision. AlreadyExists means another operation holds the release: the
     /// error names the holder.
     pub async fn create(
@@ -99,7 +117,7 @@ impl Store {
         let status = storage::from_secret(&secret)
             .map(|r| r.status())
             .unwrap_or(Status::Unknown);
-        if !status.is_pending() {
+        if !status.holds_lock() {
             return ReleaseError::Raced {
                 name: release.name.clone(),
                 revision: release.version,

@@ -4,7 +4,7 @@ use crate::cluster::Cluster;
 
 use super::apply::Context;
 use super::storage::Release;
-use super::{hooks, store, ApplySettings, Progress, ReleaseError, Store};
+use super::{hooks, lock, store, ApplySettings, Progress, ReleaseError, Store};
 
 /// Runs a release's test hooks (only those whose name matches `filter`, if any). The revision's
 /// record is updated with each hook's last run, pass or fail.
@@ -17,7 +17,13 @@ pub async fn run_tests(
 ) -> Result<(Release, Result<(), ReleaseError>), ReleaseError> {
     let namespace = namespace.map_or_else(|| cluster.namespace().to_string(), str::to_string);
     let store = Store::new(cluster.clone());
-    let history = store.history(&namespace, name).await?;
+    let mut history = store.history(&namespace, name).await?;
+    // Tests run against what the release is; not while another operation changes it.
+    if let Some(notice) =
+        lock::await_turn(&store, &mut history, settings.wait_for_lock, progress).await?
+    {
+        progress.line(&notice);
+    }
     let Some(revision) = store::last_deployed(&history).or_else(|| history.last()) else {
         return Err(ReleaseError::NotFound {
             name: name.to_string(),

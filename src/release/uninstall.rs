@@ -9,7 +9,10 @@ use crate::cluster::{Cascade, Cluster, ObjectRef};
 use super::apply::{self, Context};
 use super::rendering::objects_of_manifest;
 use super::storage::{self, Status};
-use super::{hooks, ApplySettings, DryRun, Outcome, Progress, ReleaseError, Store, WaitStrategy};
+use super::store::Revision;
+use super::{
+    hooks, lock, ApplySettings, DryRun, Outcome, Progress, ReleaseError, Store, WaitStrategy,
+};
 
 /// What `uninstall` needs.
 #[derive(Debug, Clone)]
@@ -24,6 +27,8 @@ pub struct UninstallOptions {
     pub wait: WaitStrategy,
     pub timeout: Duration,
     pub description: Option<String>,
+    /// `--wait-for-lock`: how long to wait while another operation holds the release.
+    pub wait_for_lock: Duration,
 }
 
 impl Default for UninstallOptions {
@@ -39,6 +44,7 @@ impl Default for UninstallOptions {
             wait: WaitStrategy::HookOnly,
             timeout: Duration::from_secs(300),
             description: None,
+            wait_for_lock: Duration::ZERO,
         }
     }
 }
@@ -55,7 +61,12 @@ pub async fn uninstall(
         .clone()
         .unwrap_or_else(|| cluster.namespace().to_string());
     let store = Store::new(cluster.clone());
-    let history = store.history(&namespace, &name).await?;
+    let mut history = store.history(&namespace, &name).await?;
+    let mut notices = Vec::new();
+    if !options.dry_run {
+        notices
+            .extend(lock::await_turn(&store, &mut history, options.wait_for_lock, progress).await?);
+    }
     let Some(latest) = history.last().cloned() else {
         if options.ignore_not_found {
             return Ok(None);
@@ -78,7 +89,7 @@ pub async fn uninstall(
         return Ok(Some(Outcome {
             release: record,
             kept: Vec::new(),
-            notices: Vec::new(),
+            notices,
         }));
     }
     let settings = ApplySettings {
@@ -109,25 +120,27 @@ pub async fn uninstall(
         return Ok(Some(Outcome {
             release: record,
             kept,
-            notices: Vec::new(),
+            notices,
         }));
     }
+    let previous = record.clone();
     record.set_status(
         Status::Uninstalling,
         "Deletion in progress (or silently failed)",
     );
-    store.update(&record, None).await?;
-    hooks::run(&ctx, &mut record.hooks, "pre-delete").await?;
-    let kept = apply::delete_objects(&ctx, &objects, options.cascade).await?;
-    if options.wait == WaitStrategy::Watcher {
-        let gone: Vec<ObjectRef> = objects
-            .iter()
-            .filter(|(_, k)| !*k)
-            .map(|(r, _)| r.clone())
-            .collect();
-        cluster.wait_deleted(&gone, options.timeout).await?;
-    }
-    hooks::run(&ctx, &mut record.hooks, "post-delete").await?;
+    // The latest revision marked `uninstalling` is the lock: install, upgrade and rollback
+    // refuse while it is held, and a revision created meanwhile makes this uninstall back off.
+    let held = lock::hold(&store, &record, &previous, options.timeout).await?;
+    let kept = match delete_release_objects(&ctx, &mut record, &objects, options).await {
+        Ok(kept) => kept,
+        Err(failure) => {
+            // Some objects may be gone: the revision no longer describes what runs.
+            record.set_status(Status::Failed, format!("Uninstallation failed: {failure}"));
+            supersede_earlier_deployed(&store, &history).await?;
+            held.finish(&record).await?;
+            return Err(failure);
+        }
+    };
     if options.keep_history {
         let description = options
             .description
@@ -135,8 +148,10 @@ pub async fn uninstall(
             .unwrap_or_else(|| "Uninstallation complete".into());
         record.info_mut().deleted = Some(storage::now_go());
         record.set_status(Status::Uninstalled, description);
-        store.update(&record, None).await?;
+        supersede_earlier_deployed(&store, &history).await?;
+        held.finish(&record).await?;
     } else {
+        held.release().await;
         for r in &history {
             store.delete(&namespace, &name, r.release.version).await?;
         }
@@ -144,6 +159,38 @@ pub async fn uninstall(
     Ok(Some(Outcome {
         release: record,
         kept,
-        notices: Vec::new(),
+        notices,
     }))
+}
+
+/// Once objects are deleted, no earlier revision may still claim to be deployed (the latest one
+/// is being uninstalled; an earlier one is deployed when the latest failed).
+async fn supersede_earlier_deployed(
+    store: &Store,
+    history: &[Revision],
+) -> Result<(), ReleaseError> {
+    let earlier = &history[..history.len().saturating_sub(1)];
+    super::upgrade::supersede_deployed(store, earlier).await
+}
+
+/// Pre-delete hooks, the deletion itself (in Helm's uninstall order, `keep` objects spared and
+/// returned), the optional wait for the objects to be gone, post-delete hooks.
+async fn delete_release_objects(
+    ctx: &Context<'_>,
+    record: &mut storage::Release,
+    objects: &[(ObjectRef, bool)],
+    options: &UninstallOptions,
+) -> Result<Vec<String>, ReleaseError> {
+    hooks::run(ctx, &mut record.hooks, "pre-delete").await?;
+    let kept = apply::delete_objects(ctx, objects, options.cascade).await?;
+    if options.wait == WaitStrategy::Watcher {
+        let gone: Vec<ObjectRef> = objects
+            .iter()
+            .filter(|(_, k)| !*k)
+            .map(|(r, _)| r.clone())
+            .collect();
+        ctx.cluster.wait_deleted(&gone, options.timeout).await?;
+    }
+    hooks::run(ctx, &mut record.hooks, "post-delete").await?;
+    Ok(kept)
 }

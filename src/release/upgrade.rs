@@ -109,9 +109,17 @@ pub async fn upgrade(
     }
     let mut notices = Vec::new();
     if options.settings.dry_run == DryRun::None {
-        notices.extend(lock::take_over_if_stale(&store, &mut history).await?);
+        notices.extend(
+            lock::await_turn(
+                &store,
+                &mut history,
+                options.settings.wait_for_lock,
+                progress,
+            )
+            .await?,
+        );
     } else if let Some(latest) = history.last() {
-        if latest.release.status().is_pending() {
+        if latest.release.status().holds_lock() {
             return Err(store::locked_error(
                 &name,
                 latest.release.status(),
