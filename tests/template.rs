@@ -618,6 +618,30 @@ fn archive_with_symlink_is_rejected() {
     archive_fails("symlink.tgz", bytes, &["symlink", "link.yaml"]);
 }
 
+/// Helm overlays a second Chart.yaml onto the first, and for other files the last copy wins:
+/// a reviewer and a tool could each see a different chart, so duplicates are refused.
+#[test]
+fn archive_with_a_duplicate_entry_is_refused() {
+    let bytes = gzip_tar(|b| {
+        good_entries(b);
+        append_raw(
+            b,
+            "demo/Chart.yaml",
+            b"apiVersion: v2\nname: other\nversion: 9.9.9\n",
+        );
+    });
+    archive_fails("twice.tgz", bytes, &["demo/Chart.yaml", "more than once"]);
+    let bytes = gzip_tar(|b| {
+        good_entries(b);
+        append_raw(b, "./demo//templates/cm.yaml", CONFIGMAP.as_bytes());
+    });
+    archive_fails(
+        "twice.tgz",
+        bytes,
+        &["demo/templates/cm.yaml", "more than once"],
+    );
+}
+
 /// testdata/bomb-104mib.tgz: 108 KB that inflates to 104 MiB (26 files of 4 MiB of zeros, each
 /// under the per-file limit, so only the whole-archive limit can catch it).
 #[test]
@@ -626,7 +650,7 @@ fn archive_inflating_past_100_mib_is_rejected() {
     archive_fails(
         "bomb.tgz",
         bytes,
-        &["inflates to more than 104857600 bytes"],
+        &["inflates to more than 100 MiB", "RUDDER_MAX_CHART_SIZE"],
     );
 }
 

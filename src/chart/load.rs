@@ -108,7 +108,8 @@ pub fn load(path: &Path) -> Result<Chart, ChartError> {
         let files = read_dir_files(path)?;
         let base = display_prefix(path);
         let mut parsed = Preparsed::new(&files, &base);
-        build_chart(files, &base, "", &mut parsed)?
+        let mut allowance = Allowance::from_env(&base)?;
+        build_chart(files, &base, "", &mut parsed, &mut allowance)?
     } else {
         let bytes = fs::read(path).map_err(|error| ChartError::Read {
             path: path.to_path_buf(),
@@ -129,12 +130,42 @@ fn display_prefix(dir: &Path) -> String {
     }
 }
 
+/// What the archives of one chart may still inflate to: one budget for the chart's archive and
+/// every subchart archive in it (or, for a chart folder, every archive in its `charts/`).
+struct Allowance {
+    limits: archive::Limits,
+    budget: archive::Budget,
+}
+
+impl Allowance {
+    fn from_env(shown_as: &str) -> Result<Self, ChartError> {
+        let limits = archive::Limits::from_env().map_err(|error| ChartError::Archive {
+            path: shown_as.to_string(),
+            error,
+        })?;
+        Ok(Allowance {
+            limits,
+            budget: archive::Budget::new(limits.max_total_bytes),
+        })
+    }
+}
+
 /// Loads a chart from `.tgz` bytes held in memory; `shown_as` names the archive in errors.
 pub fn load_archive_bytes(bytes: &[u8], shown_as: &str) -> Result<Chart, ChartError> {
-    let archive = archive::read_tgz(bytes).map_err(|error| ChartError::Archive {
-        path: shown_as.to_string(),
-        error,
-    })?;
+    let mut allowance = Allowance::from_env(shown_as)?;
+    load_nested_archive(bytes, shown_as, &mut allowance)
+}
+
+fn load_nested_archive(
+    bytes: &[u8],
+    shown_as: &str,
+    allowance: &mut Allowance,
+) -> Result<Chart, ChartError> {
+    let archive = archive::read_tgz_with_budget(bytes, allowance.limits, &mut allowance.budget)
+        .map_err(|error| ChartError::Archive {
+            path: shown_as.to_string(),
+            error,
+        })?;
     let mut top: Option<String> = None;
     let mut files = Vec::with_capacity(archive.entries.len());
     for entry in archive.entries {
@@ -167,7 +198,7 @@ pub fn load_archive_bytes(bytes: &[u8], shown_as: &str) -> Result<Chart, ChartEr
     let top = top.unwrap_or_default();
     let base = format!("{shown_as}:{top}/");
     let mut parsed = Preparsed::new(&files, &base);
-    let mut chart = build_chart(files, &base, "", &mut parsed)?;
+    let mut chart = build_chart(files, &base, "", &mut parsed, allowance)?;
     chart.source = PathBuf::from(shown_as);
     Ok(chart)
 }
@@ -396,6 +427,7 @@ fn build_chart(
     base: &str,
     rel: &str,
     parsed: &mut Preparsed,
+    allowance: &mut Allowance,
 ) -> Result<Chart, ChartError> {
     let shown = |name: &str| format!("{base}{name}");
     let Some(chart_yaml) = files.iter().find(|f| f.name == "Chart.yaml") else {
@@ -491,7 +523,7 @@ fn build_chart(
         let sub = if name.ends_with(".tgz") {
             match files.as_slice() {
                 [only] if only.name.is_empty() => {
-                    load_archive_bytes(&only.data, &shown(&format!("charts/{name}")))?
+                    load_nested_archive(&only.data, &shown(&format!("charts/{name}")), allowance)?
                 }
                 _ => {
                     return Err(ChartError::ArchiveLayout {
@@ -507,6 +539,7 @@ fn build_chart(
                 &shown(&format!("charts/{name}/")),
                 &format!("{rel}charts/{name}/"),
                 parsed,
+                allowance,
             )?;
             sub.source = PathBuf::from(shown(&format!("charts/{name}")));
             sub
@@ -929,7 +962,13 @@ mod tests {
 
     fn serial_load(dir: &Path) -> Result<Chart, ChartError> {
         let files = read_dir_files(dir)?;
-        build_chart(files, &display_prefix(dir), "", &mut Preparsed::default())
+        build_chart(
+            files,
+            &display_prefix(dir),
+            "",
+            &mut Preparsed::default(),
+            &mut Allowance::from_env("test").unwrap(),
+        )
     }
 
     #[test]
