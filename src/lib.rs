@@ -11,6 +11,7 @@ pub mod chart;
 pub mod cli;
 pub mod cluster;
 pub mod diff;
+pub mod input;
 pub mod lint;
 pub mod manifest;
 pub mod release;

@@ -19,8 +19,6 @@ use super::text_of;
 use super::{Chart, ChartFile, ChartMetadata, Dependency};
 use crate::yaml::{self, YamlError};
 
-/// Largest single file Helm loads from a chart directory (its archive limit, 5 MiB).
-const MAX_FILE_BYTES: u64 = 5 * 1024 * 1024;
 /// Symlinked directories are followed as Helm follows them; this bounds a symlink loop.
 const MAX_DEPTH: usize = 64;
 
@@ -59,8 +57,8 @@ pub enum ChartError {
     },
     #[error("cannot load irregular file {path} (a device, socket or FIFO)")]
     IrregularFile { path: PathBuf },
-    #[error("{path} is larger than the maximum chart file size of {limit} bytes")]
-    FileTooLarge { path: String, limit: u64 },
+    #[error(transparent)]
+    Input(#[from] crate::input::InputError),
 }
 
 fn location(file: &str, line: usize, column: usize) -> String {
@@ -111,10 +109,10 @@ pub fn load(path: &Path) -> Result<Chart, ChartError> {
         let mut allowance = Allowance::from_env(&base)?;
         build_chart(files, &base, "", &mut parsed, &mut allowance)?
     } else {
-        let bytes = fs::read(path).map_err(|error| ChartError::Read {
-            path: path.to_path_buf(),
-            error,
-        })?;
+        // A chart archive is capped by what it may inflate to (Helm's 100 MiB); compressed it
+        // can only be smaller.
+        let limit = archive::Limits::default().max_total_bytes;
+        let bytes = crate::input::read_file_within(path, limit)?;
         load_archive_bytes(&bytes, &path.display().to_string())?
     };
     chart.source = path.to_path_buf();
@@ -213,13 +211,14 @@ fn strip_bom(mut data: Vec<u8>) -> Vec<u8> {
 /// Reads every file of a chart directory that `.helmignore` keeps, in path order.
 fn read_dir_files(dir: &Path) -> Result<Vec<RawFile>, ChartError> {
     let ignore_path = dir.join(".helmignore");
-    let rules = match fs::read(&ignore_path) {
+    let rules = match crate::input::read_file(&ignore_path) {
         Ok(bytes) => IgnoreRules::parse(&text_of(&bytes)).map_err(|e| ChartError::Ignore {
             file: ignore_path.display().to_string(),
             line: e.line,
             message: e.message,
         })?,
-        Err(_) => IgnoreRules::defaults(),
+        Err(too_large @ crate::input::InputError::TooLarge { .. }) => return Err(too_large.into()),
+        Err(crate::input::InputError::Read { .. }) => IgnoreRules::defaults(),
     };
     let mut files = Vec::new();
     walk(dir, "", &rules, &mut files, 0)?;
@@ -270,13 +269,7 @@ fn walk(
         if !meta.is_file() {
             return Err(ChartError::IrregularFile { path });
         }
-        if meta.len() > MAX_FILE_BYTES {
-            return Err(ChartError::FileTooLarge {
-                path: path.display().to_string(),
-                limit: MAX_FILE_BYTES,
-            });
-        }
-        let data = fs::read(&path).map_err(|e| read_err(&path, e))?;
+        let data = crate::input::read_file(&path)?;
         out.push(RawFile {
             name: rel,
             data: strip_bom(data),
@@ -389,7 +382,9 @@ fn parse_one(file: &RawFile, shown: &str) -> Parsed {
     let base_name = file.name.rsplit('/').next().unwrap_or(&file.name);
     match base_name {
         "Chart.yaml" => Parsed::Metadata(Box::new(parse_chart_yaml(&text_of(&file.data), shown))),
-        "values.yaml" => Parsed::Values(read_values(&text_of(&file.data), shown)),
+        "values.yaml" => Parsed::Values(
+            super::values_text(&file.data, shown).and_then(|text| read_values(text, shown)),
+        ),
         _ => Parsed::Schema(parse_schema(&file.data, shown)),
     }
 }
@@ -460,7 +455,7 @@ fn build_chart(
                 }
             }
             "values.yaml" => {
-                let text = text_of(&file.data).into_owned();
+                let text = super::values_text(&file.data, &shown("values.yaml"))?.to_string();
                 chart.values = match parsed.take(&format!("{rel}values.yaml")) {
                     Some(Parsed::Values(done)) => done?,
                     _ => read_values(&text, &shown("values.yaml"))?,

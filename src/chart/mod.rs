@@ -170,6 +170,27 @@ pub fn text_of(data: &[u8]) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// A values file's text, refusing invalid UTF-8 as Helm's YAML reader does (`invalid trailing
+/// UTF-8 octet`) instead of replacing it: a value silently changed is worse than an error.
+/// The error names `shown:LINE:COLUMN` of the first bad byte.
+pub fn values_text<'a>(data: &'a [u8], shown: &str) -> Result<&'a str, ChartError> {
+    std::str::from_utf8(data).map_err(|err| {
+        let good = &data[..err.valid_up_to()];
+        let line_start = good.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        let line = 1 + good.iter().filter(|b| **b == b'\n').count();
+        let column = 1 + String::from_utf8_lossy(&good[line_start..]).chars().count();
+        ChartError::Invalid {
+            file: shown.to_string(),
+            line,
+            column,
+            message: format!(
+                "invalid UTF-8 (byte 0x{:02X}); values files must be UTF-8 text, as Helm requires",
+                data[err.valid_up_to()]
+            ),
+        }
+    })
+}
+
 pub mod archive;
 pub mod constraint;
 pub mod ignore;
@@ -186,6 +207,19 @@ pub use path_component::{check_path_component, UnsafeComponent};
 #[cfg(test)]
 mod text_tests {
     use super::text_of;
+
+    #[test]
+    fn values_text_refuses_invalid_utf8_at_its_line_and_column() {
+        assert_eq!(
+            super::values_text(b"a: \xc3\xa9\n", "v.yaml").unwrap(),
+            "a: \u{e9}\n"
+        );
+        let err = super::values_text(b"a: 1\nb: \xc3\xa9\xff\n", "v.yaml").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "v.yaml:2:5: invalid UTF-8 (byte 0xFF); values files must be UTF-8 text, as Helm requires"
+        );
+    }
 
     #[test]
     fn file_text_is_the_lossy_conversion() {

@@ -70,6 +70,16 @@ pub struct GlobalArgs {
     /// Never use colors (same as --color never).
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// Largest input file rudder reads (values files, stdin, --set-file, each file of a chart
+    /// directory), e.g. 20MiB.
+    #[arg(long, global = true, env = "RUDDER_MAX_FILE_SIZE", value_name = "SIZE",
+          value_parser = crate::input::parse_size, default_value = "5MiB")]
+    pub max_file_size: u64,
+    /// Largest output one template may render, and largest string or list a template function
+    /// may build, e.g. 200MiB.
+    #[arg(long, global = true, env = "RUDDER_MAX_RENDER_SIZE", value_name = "SIZE",
+          value_parser = crate::input::parse_size, default_value = "100MiB")]
+    pub max_render_size: u64,
 }
 
 /// rudder: a Helm-like Kubernetes package manager.
@@ -151,6 +161,10 @@ pub fn main() -> ExitCode {
     let cli = parse_command_line();
     let debug = cli.global.debug;
     let global = cli.global;
+    crate::input::set_max_file_bytes(global.max_file_size);
+    crate::render::set_max_output_bytes(
+        usize::try_from(global.max_render_size).unwrap_or(usize::MAX),
+    );
     let result = match cli.command {
         Command::Template(args) => template::run(args, &global),
         Command::Lint(args) => lint::run(args, &global),

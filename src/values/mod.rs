@@ -26,7 +26,6 @@ pub mod schema;
 pub mod strvals;
 pub mod subcharts;
 
-use std::io::Read;
 use std::path::PathBuf;
 
 use serde_json::{Map, Value};
@@ -83,6 +82,8 @@ pub enum ValuesError {
     },
     #[error(transparent)]
     File(#[from] ChartError),
+    #[error(transparent)]
+    Input(#[from] crate::input::InputError),
     #[error("{flag} {expression:?}: {error}")]
     Set {
         flag: &'static str,
@@ -236,16 +237,16 @@ fn compose_unchecked(chart: &Chart, inputs: &ValuesInputs) -> Result<Composed, V
     for expression in &inputs.set_string {
         apply_set("--set-string", expression, &mut user, ValueMode::String)?;
     }
+    // Helm keeps a --set-file's bytes as they are; invalid UTF-8 shows as U+FFFD, as Go prints it.
     let read_set_file = |path: &str| -> Result<Value, String> {
         let result = if path.trim() == "-" {
-            let mut text = String::new();
-            std::io::stdin().read_to_string(&mut text).map(|_| text)
+            crate::input::read_stdin("<stdin>")
         } else {
-            std::fs::read(path).map(|b| String::from_utf8_lossy(&b).into_owned())
+            crate::input::read_file(std::path::Path::new(path))
         };
         result
-            .map(Value::String)
-            .map_err(|e| format!("cannot read file {path}: {e}"))
+            .map(|bytes| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+            .map_err(|e| e.to_string())
     };
     for expression in &inputs.set_file {
         apply_set(
@@ -317,31 +318,31 @@ fn read_env_overlay(chart: &Chart, env: &str) -> Result<Value, ValuesError> {
         });
     };
     let shown = format!("{}/{wanted}", chart.source.display());
-    let text = String::from_utf8_lossy(&file.data);
-    Ok(crate::chart::read_values_file(&text, &shown)?)
+    let text = crate::chart::values_text(&file.data, &shown)?;
+    Ok(crate::chart::read_values_file(text, &shown)?)
 }
 
-fn read_input_file(path: &PathBuf, stdin_used: &mut bool) -> Result<(String, String), ValuesError> {
-    if path.as_os_str() == "-" {
-        let mut text = String::new();
-        if !*stdin_used {
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .map_err(|error| ValuesError::ReadFile {
-                    path: path.clone(),
-                    error,
-                })?;
-            *stdin_used = true;
+fn read_input_file(path: &std::path::Path, stdin_used: &mut bool) -> Result<(String, String), ValuesError> {
+    let (bytes, shown) = if path.as_os_str() == "-" {
+        if *stdin_used {
+            return Ok((String::new(), "<stdin>".to_string()));
         }
-        return Ok((text, "<stdin>".to_string()));
-    }
-    let bytes = std::fs::read(path).map_err(|error| ValuesError::ReadFile {
-        path: path.clone(),
-        error,
-    })?;
-    let text = String::from_utf8_lossy(&bytes);
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text).to_string();
-    Ok((text, path.display().to_string()))
+        *stdin_used = true;
+        (crate::input::read_stdin("<stdin>")?, "<stdin>".to_string())
+    } else {
+        let shown = path.display().to_string();
+        let bytes = crate::input::read_file(path).map_err(|e| match e {
+            crate::input::InputError::Read { error, .. } => ValuesError::ReadFile {
+                path: path.to_path_buf(),
+                error,
+            },
+            other => other.into(),
+        })?;
+        (bytes, shown)
+    };
+    let text = crate::chart::values_text(&bytes, &shown)?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text).to_string();
+    Ok((text, shown))
 }
 
 /// Warnings for `--set` values that became numbers under keys that usually hold strings

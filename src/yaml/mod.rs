@@ -26,12 +26,29 @@ pub struct YamlError {
     pub message: String,
 }
 
+/// How deep YAML collections may nest. Go's YAML reader (Helm's) stops at 10000, but every later
+/// step (coalescing, templates, storage) walks values recursively, and a debug build overflowed
+/// an 8 MiB main-thread stack at 4000 levels (2000 passed): 1000 keeps a wide margin, and is
+/// still fifteen times deeper than any chart's values.
+pub const MAX_DEPTH: usize = 1_000;
+/// How many nodes (scalars, lists, maps) one YAML document may hold: more than any file within
+/// the input file cap can hold (two bytes a node), so the cap decides for files, and this bounds
+/// the memory of a rendered manifest.
+pub const MAX_NODES: usize = 5_000_000;
+
 impl YamlError {
     fn from_saphyr(err: serde_saphyr::Error) -> Self {
         let (line, column) = err
             .location()
             .map(|loc| (loc.line() as usize, loc.column() as usize))
             .unwrap_or((0, 0));
+        if let serde_saphyr::Error::Budget { breach, .. } = err.without_snippet() {
+            return YamlError {
+                line,
+                column,
+                message: budget_message(breach),
+            };
+        }
         let text = err.to_string();
         // saphyr's message is `error: line L column C: DESCRIPTION` followed by a source excerpt;
         // the position is in the fields already, so keep only the description.
@@ -42,6 +59,29 @@ impl YamlError {
             column,
             message: strip_position(first).to_string(),
         }
+    }
+}
+
+/// A breached reading limit in words: which limit, its number, and what to do.
+fn budget_message(breach: &serde_saphyr::budget::BudgetBreach) -> String {
+    use serde_saphyr::budget::BudgetBreach as B;
+    match breach {
+        B::Depth { .. } => format!(
+            "nested more than {MAX_DEPTH} levels deep (rudder's fixed limit for YAML nesting)"
+        ),
+        B::Nodes { .. } | B::Events { .. } => format!(
+            "holds more than {MAX_NODES} YAML nodes (rudder's fixed limit for one document); split it into several files"
+        ),
+        B::Aliases { .. } | B::Anchors { .. } | B::AliasAnchorRatio { .. } => {
+            "expands aliases (*name) far more than it defines anchors (&name), as a YAML bomb does; write the values out instead".to_string()
+        }
+        B::Documents { documents } => {
+            format!("holds more than {} YAML documents (rudder's fixed limit)", documents - 1)
+        }
+        B::ScalarBytes { .. } => {
+            "holds more than 64 MiB of text (rudder's fixed limit for one YAML document)".to_string()
+        }
+        other => format!("exceeds a fixed limit of rudder's YAML reader ({other:?})"),
     }
 }
 
@@ -60,6 +100,12 @@ fn read_options() -> serde_saphyr::Options {
     serde_saphyr::options! {
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
         legacy_octal_numbers: true,
+        budget: serde_saphyr::budget! {
+            max_depth: MAX_DEPTH,
+            flow_nesting_limit: MAX_DEPTH,
+            max_nodes: MAX_NODES,
+            max_events: 2 * MAX_NODES,
+        },
     }
 }
 
@@ -81,13 +127,86 @@ pub fn from_str_with(text: &str, keys: Keys) -> Result<Value, YamlError> {
 }
 
 fn saphyr_one(text: &str) -> Result<Value, YamlError> {
-    serde_saphyr::from_str_with_options(text, read_options()).map_err(YamlError::from_saphyr)
+    on_deep_stack(text, || {
+        serde_saphyr::from_str_with_options(text, read_options()).map_err(YamlError::from_saphyr)
+    })
+}
+
+/// Below this nesting documents are read on the calling thread; above it, each level costs
+/// serde-saphyr about 8 KiB of stack in a debug build (an 8 MiB stack overflowed at 1000 levels).
+const SHALLOW_DEPTH: usize = 64;
+/// Stack for serde-saphyr on a document nested up to [`MAX_DEPTH`] levels.
+const DEEP_STACK_BYTES: usize = 256 << 20;
+
+/// Runs serde-saphyr's `read` of `text`, after a flat pass over its events that refuses nesting
+/// past [`MAX_DEPTH`] before serde-saphyr's recursion could overflow the stack on the way there,
+/// and on a thread with a large stack when the document nests deeper than [`SHALLOW_DEPTH`].
+/// Only documents the fast reader hands over come here, so the extra pass costs the common path
+/// nothing.
+fn on_deep_stack<T: Send>(
+    text: &str,
+    read: impl FnOnce() -> Result<T, YamlError> + Send,
+) -> Result<T, YamlError> {
+    if nesting_depth(text)? < SHALLOW_DEPTH {
+        return read();
+    }
+    std::thread::scope(|scope| {
+        match std::thread::Builder::new()
+            .name("yaml-deep".to_string())
+            .stack_size(DEEP_STACK_BYTES)
+            .spawn_scoped(scope, read)
+        {
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(error) => Err(YamlError {
+                line: 0,
+                column: 0,
+                message: format!("cannot start a thread to read a deeply nested document: {error}"),
+            }),
+        }
+    })
+}
+
+/// How deep `text`'s collections nest, or the error at the first node past [`MAX_DEPTH`].
+/// Syntax errors end the count: serde-saphyr reports them.
+fn nesting_depth(text: &str) -> Result<usize, YamlError> {
+    use granit_parser::{Event, Parser, StrInput};
+    let mut options = granit_parser::Options::default();
+    options.set_emit_comments(false);
+    options.block_nesting_limit = MAX_DEPTH + 1;
+    options.flow_nesting_limit = MAX_DEPTH + 1;
+    let mut parser = Parser::with_options(StrInput::new(text), options);
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    while let Some(Ok((event, span))) = parser.next_event() {
+        match event {
+            Event::SequenceStart(..) | Event::MappingStart(..) => {
+                depth += 1;
+                deepest = deepest.max(depth);
+                if depth > MAX_DEPTH {
+                    return Err(YamlError {
+                        line: span.start.line(),
+                        column: span.start.col() + 1,
+                        message: budget_message(&serde_saphyr::budget::BudgetBreach::Depth {
+                            depth,
+                        }),
+                    });
+                }
+            }
+            Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
+            Event::StreamEnd => break,
+            _ => {}
+        }
+    }
+    Ok(deepest)
 }
 
 /// Deserialises one YAML document into `T`, reading it like [`from_str`] does; type errors carry
 /// the position of the offending node.
-pub fn from_str_as<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, YamlError> {
-    serde_saphyr::from_str_with_options(text, read_options()).map_err(YamlError::from_saphyr)
+pub fn from_str_as<T: serde::de::DeserializeOwned + Send>(text: &str) -> Result<T, YamlError> {
+    on_deep_stack(text, || {
+        serde_saphyr::from_str_with_options(text, read_options()).map_err(YamlError::from_saphyr)
+    })
 }
 
 /// Parses a stream of YAML documents (`---`-separated) into JSON values, skipping empty ones.
@@ -107,7 +226,10 @@ pub fn from_str_multi_with(text: &str, keys: Keys) -> Result<Vec<Value>, YamlErr
 }
 
 fn saphyr_multi(text: &str) -> Result<Vec<Value>, YamlError> {
-    serde_saphyr::from_multiple_with_options(text, read_options()).map_err(YamlError::from_saphyr)
+    on_deep_stack(text, || {
+        serde_saphyr::from_multiple_with_options(text, read_options())
+            .map_err(YamlError::from_saphyr)
+    })
 }
 
 /// Serialises a value as block YAML with sorted keys and safe quoting, ending in a newline.
@@ -148,6 +270,22 @@ mod tests {
         assert_eq!(from_str(text).unwrap(), json!({"y": 1, "0x10": 2}));
         let go = from_str_multi_with(text, Keys::Go).unwrap();
         assert_eq!(go, vec![json!({"true": 1, "16": 2})]);
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_refused_in_words_without_overflowing_the_stack() {
+        for deep in [
+            "- ".repeat(MAX_DEPTH + 1) + "x",
+            "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1),
+        ] {
+            let err = from_str(&deep).unwrap_err();
+            assert_eq!(
+                err.message,
+                "nested more than 1000 levels deep (rudder's fixed limit for YAML nesting)"
+            );
+        }
+        let fine = "[".repeat(MAX_DEPTH - 1) + &"]".repeat(MAX_DEPTH - 1);
+        assert!(from_str(&fine).is_ok());
     }
 
     #[test]

@@ -27,10 +27,12 @@ pub enum Keys {
     Text,
 }
 
-// serde-saphyr's default budget, which it enforces with an error: inputs near it go to
-// serde-saphyr so that it reports the breach.
-const MAX_DEPTH: usize = 64;
-const MAX_NODES: usize = 200_000;
+// The budget serde-saphyr enforces with an error (`super::read_options`, its defaults
+// otherwise): inputs near it go to serde-saphyr so that it reports the breach. Deep documents go
+// there too, where they are read on a thread with a stack for them: this reader recurses, and may
+// run on a thread with a small stack.
+const MAX_DEPTH: usize = super::SHALLOW_DEPTH;
+const MAX_NODES: usize = super::MAX_NODES - 1_000;
 const MAX_DOCUMENTS: usize = 1_000;
 const MAX_ALIASES: usize = 99;
 const MAX_ALIAS_NODES: usize = 100_000;

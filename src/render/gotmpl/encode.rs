@@ -25,14 +25,46 @@ enum Node {
     Map(Vec<(String, Node)>),
 }
 
-/// `json.Marshal(v)`; `None` where Go's encoder fails (NaN or infinite floats).
+/// How deep the encoders follow lists and maps. Go's `encoding/json` starts looking for cycles
+/// (`encountered a cycle via map[string]interface {}`) at this depth; here a value nested deeper
+/// is refused the same way, which also ends a dict that contains itself (`set $d "self" $d`)
+/// instead of recursing until the stack overflows.
+pub const MAX_DEPTH: usize = 1000;
+
+/// Go's error for a value the JSON encoder refuses, for the `mustTo*` functions: a cycle (here:
+/// nesting past [`MAX_DEPTH`]) or a NaN or infinite float.
+pub fn json_failure(v: &Value) -> String {
+    if nested_past(v, MAX_DEPTH) {
+        format!(
+            "json: unsupported value: encountered a cycle via map[string]interface {{}} (or lists and maps nested more than {MAX_DEPTH} levels deep)"
+        )
+    } else {
+        "json: unsupported value: NaN or infinite float".to_string()
+    }
+}
+
+/// Whether `v` nests lists and maps deeper than `levels`.
+fn nested_past(v: &Value, levels: usize) -> bool {
+    let children: Vec<Value> = match v {
+        Value::List(l) => l.iter().cloned().collect(),
+        Value::Map(m) => m.borrow().values().cloned().collect(),
+        Value::Object(o) => return nested_past(&o.to_data(), levels),
+        _ => return false,
+    };
+    levels == 0 || children.iter().any(|c| nested_past(c, levels - 1))
+}
+
+/// `json.Marshal(v)`; `None` where Go's encoder fails (NaN or infinite floats, a cycle).
 pub fn to_json(v: &Value) -> Option<String> {
     let mut out = String::new();
-    write_json(&mut out, v)?;
+    write_json(&mut out, v, 0)?;
     Some(out)
 }
 
-fn write_json(out: &mut String, v: &Value) -> Option<()> {
+fn write_json(out: &mut String, v: &Value, depth: usize) -> Option<()> {
+    if depth > MAX_DEPTH {
+        return None;
+    }
     match v {
         Value::Nil => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -49,7 +81,7 @@ fn write_json(out: &mut String, v: &Value) -> Option<()> {
                 if i > 0 {
                     out.push(',');
                 }
-                write_json(out, item)?;
+                write_json(out, item, depth + 1)?;
             }
             out.push(']');
         }
@@ -61,11 +93,11 @@ fn write_json(out: &mut String, v: &Value) -> Option<()> {
                 }
                 json_string(out, k);
                 out.push(':');
-                write_json(out, item)?;
+                write_json(out, item, depth + 1)?;
             }
             out.push('}');
         }
-        Value::Object(o) => write_json(out, &o.to_data())?,
+        Value::Object(o) => write_json(out, &o.to_data(), depth + 1)?,
     }
     Some(())
 }
@@ -119,7 +151,10 @@ fn json_string(out: &mut String, s: &str) {
 /// Converts a value the way `json.Marshal` followed by go-yaml's `Unmarshal` would see it
 /// (`json_round_trip`), or as go-yaml v3 sees the Go value itself (floats stay floats, NaN and
 /// infinities are allowed).
-fn to_node(v: &Value, json_round_trip: bool) -> Option<Node> {
+fn to_node(v: &Value, json_round_trip: bool, depth: usize) -> Option<Node> {
+    if depth > MAX_DEPTH {
+        return None;
+    }
     Some(match v {
         Value::Nil => Node::Null,
         Value::Bool(b) => Node::Bool(*b),
@@ -140,19 +175,19 @@ fn to_node(v: &Value, json_round_trip: bool) -> Option<Node> {
         }
         Value::List(l) => Node::Seq(
             l.iter()
-                .map(|item| to_node(item, json_round_trip))
+                .map(|item| to_node(item, json_round_trip, depth + 1))
                 .collect::<Option<Vec<_>>>()?,
         ),
         Value::Map(m) => {
             let mut entries = m
                 .borrow()
                 .iter()
-                .map(|(k, v)| Some((k.clone(), to_node(v, json_round_trip)?)))
+                .map(|(k, v)| Some((k.clone(), to_node(v, json_round_trip, depth + 1)?)))
                 .collect::<Option<Vec<_>>>()?;
             entries.sort_by(|a, b| natural_key_order(&a.0, &b.0));
             Node::Map(entries)
         }
-        Value::Object(o) => to_node(&o.to_data(), json_round_trip)?,
+        Value::Object(o) => to_node(&o.to_data(), json_round_trip, depth + 1)?,
     })
 }
 
@@ -218,7 +253,7 @@ pub fn natural_key_order(a: &str, b: &str) -> Ordering {
 
 /// `sigs.k8s.io/yaml.Marshal(v)` output (with its trailing newline); `None` where Go fails.
 pub fn to_yaml(v: &Value) -> Option<String> {
-    let node = to_node(v, true)?;
+    let node = to_node(v, true, 0)?;
     let mut e = Emitter {
         out: String::new(),
         column: 0,
@@ -234,7 +269,7 @@ pub fn to_yaml(v: &Value) -> Option<String> {
 
 /// go-yaml v3's `Encoder` with `SetIndent(2)` (Helm's `toYamlPretty`), with its trailing newline.
 pub fn to_yaml_pretty(v: &Value) -> Option<String> {
-    let node = to_node(v, false)?;
+    let node = to_node(v, false, 0)?;
     let mut e = Emitter {
         out: String::new(),
         column: 0,

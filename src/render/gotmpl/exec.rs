@@ -217,6 +217,8 @@ pub struct Exec<'a> {
     vars: Vec<(Rc<str>, Value)>,
     frame: Frame,
     depth: usize,
+    /// The render budget for one output buffer (see `crate::render::max_output_bytes`).
+    output_limit: usize,
 }
 
 impl<'a> Exec<'a> {
@@ -233,6 +235,7 @@ impl<'a> Exec<'a> {
                 src: Rc::from(""),
             },
             depth: 0,
+            output_limit: crate::render::max_output_bytes(),
         }
     }
 
@@ -306,11 +309,15 @@ impl<'a> Exec<'a> {
 
     fn walk(&mut self, dot: &Value, node: &Node, out: &mut String) -> EvalResult<Flow> {
         match node {
-            Node::Text(t) => out.push_str(t.text(&self.frame.src)),
+            Node::Text(t) => {
+                out.push_str(t.text(&self.frame.src));
+                self.check_output(out, t.start)?;
+            }
             Node::Action(pipe) => {
                 let v = self.eval_pipeline(dot, pipe)?;
                 if pipe.decl.is_empty() {
                     print_value(out, &v);
+                    self.check_output(out, pipe.pos)?;
                 }
             }
             Node::If(b) => {
@@ -364,6 +371,23 @@ impl<'a> Exec<'a> {
         Ok(Flow::Normal)
     }
 
+    /// Ends the render once a template's output passes the render budget: a length compare per
+    /// printed node, so a loop of a hundred million iterations stops at the budget, not at the
+    /// end of memory.
+    fn check_output(&self, out: &str, pos: usize) -> EvalResult<()> {
+        if out.len() > self.output_limit {
+            return fault(
+                pos,
+                "output",
+                crate::render::output_limit_message(&format!(
+                    "the output of template \"{}\"",
+                    self.frame.name
+                )),
+            );
+        }
+        Ok(())
+    }
+
     fn walk_range(&mut self, dot: &Value, b: &Branch, out: &mut String) -> EvalResult<Flow> {
         let mark = self.vars.len();
         let pipe = &b.pipe;
@@ -373,7 +397,15 @@ impl<'a> Exec<'a> {
             value = Some(self.eval_command(dot, cmd, value)?);
         }
         let v = value.unwrap_or_default();
+        // Go ranges over an integer with elements of the integer's own type; counted, not
+        // collected, so `range 100000000` costs no memory before the output budget stops it.
+        let count = match &v {
+            Value::Int(n) => Some((*n, false)),
+            Value::Int64(n) => Some((*n, true)),
+            _ => None,
+        };
         let items: Vec<(Value, Value)> = match &v {
+            Value::Int(_) | Value::Int64(_) => Vec::new(),
             Value::List(l) => l
                 .iter()
                 .enumerate()
@@ -389,9 +421,6 @@ impl<'a> Exec<'a> {
                 .into_iter()
                 .map(|(k, x)| (Value::from(k), x))
                 .collect(),
-            Value::Int(n) => (0..*n).map(|i| (Value::Int(i), Value::Int(i))).collect(),
-            // Go ranges over an integer with elements of the integer's own type.
-            Value::Int64(n) => (0..*n).map(|i| (Value::Int(i), Value::Int64(i))).collect(),
             Value::Nil => Vec::new(),
             Value::Object(o) => match o.elements() {
                 Some(Value::List(l)) => l
@@ -420,7 +449,8 @@ impl<'a> Exec<'a> {
                 )
             }
         };
-        if items.is_empty() {
+        let len = count.map_or(items.len() as i64, |(n, _)| n.max(0));
+        if len == 0 {
             let flow = match &b.else_list {
                 Some(e) => self.walk_list(dot, e, out)?,
                 None => Flow::Normal,
@@ -429,7 +459,16 @@ impl<'a> Exec<'a> {
             return Ok(flow);
         }
         let src = self.frame.src.clone();
-        for (key, elem) in items {
+        let mut pairs = items.into_iter();
+        for k in 0..len {
+            let (key, elem) = match count {
+                Some((_, true)) => (Value::Int(k), Value::Int64(k)),
+                Some((_, false)) => (Value::Int(k), Value::Int(k)),
+                None => match pairs.next() {
+                    Some(pair) => pair,
+                    None => break,
+                },
+            };
             let inner = self.vars.len();
             match decl.len() {
                 0 => {}

@@ -294,7 +294,9 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
         }
         if i < chars.len() && chars[i] == '*' {
             i += 1;
-            if let Some(Value::Int(w) | Value::Int64(w)) = args.get(argi) {
+            // Go's fmt refuses widths and precisions past a million (`tooLarge`).
+            if let Some(Value::Int(w) | Value::Int64(w)) = args.get(argi).filter(|w| !too_large(w))
+            {
                 if *w < 0 {
                     spec.minus = true;
                 }
@@ -310,14 +312,16 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
                 i += 1;
             }
             if !w.is_empty() {
-                spec.width = w.parse().ok();
+                spec.width = w.parse().ok().filter(|w| *w <= MAX_WIDTH);
             }
         }
         if i < chars.len() && chars[i] == '.' {
             i += 1;
             if i < chars.len() && chars[i] == '*' {
                 i += 1;
-                if let Some(Value::Int(p) | Value::Int64(p)) = args.get(argi) {
+                if let Some(Value::Int(p) | Value::Int64(p)) =
+                    args.get(argi).filter(|p| !too_large(p))
+                {
                     spec.prec = Some((*p).max(0) as usize);
                 } else {
                     out.push_str("%!(BADPREC)");
@@ -329,7 +333,7 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
                     p.push(chars[i]);
                     i += 1;
                 }
-                spec.prec = Some(p.parse().unwrap_or(0));
+                spec.prec = Some(p.parse().unwrap_or(0).min(MAX_WIDTH));
             }
         }
         let Some(&verb) = chars.get(i) else {
@@ -527,6 +531,13 @@ fn format_one(verb: char, spec: &Spec, arg: &Value) -> String {
         },
     };
     formatted.unwrap_or_else(|| bad_verb(verb, arg))
+}
+
+/// Go's fmt bound on widths and precisions.
+const MAX_WIDTH: usize = 1_000_000;
+
+fn too_large(v: &Value) -> bool {
+    matches!(v, Value::Int(n) | Value::Int64(n) if n.unsigned_abs() > MAX_WIDTH as u64)
 }
 
 #[cfg(test)]

@@ -25,8 +25,12 @@ fn to_yaml_pretty(args: &[Value]) -> Result<Value, FuncError> {
 
 fn must_to_yaml(args: &[Value]) -> Result<Value, FuncError> {
     arity("mustToYaml", args, 1)?;
-    let text = encode::to_yaml(&args[0])
-        .ok_or_else(|| FuncError::new("error marshaling into JSON: json: unsupported value"))?;
+    let text = encode::to_yaml(&args[0]).ok_or_else(|| {
+        FuncError::new(format!(
+            "error marshaling into JSON: {}",
+            encode::json_failure(&args[0])
+        ))
+    })?;
     Ok(Value::from(
         text.strip_suffix('\n').unwrap_or(&text).to_string(),
     ))
@@ -41,7 +45,7 @@ fn must_to_json(args: &[Value]) -> Result<Value, FuncError> {
     arity("mustToJson", args, 1)?;
     encode::to_json(&args[0])
         .map(Value::from)
-        .ok_or_else(|| FuncError::new("json: unsupported value"))
+        .ok_or_else(|| FuncError::new(encode::json_failure(&args[0])))
 }
 
 /// JSON data as Go decodes it into `interface{}`: every number is a float64.

@@ -133,8 +133,7 @@ fn unescape_html(json: &str) -> String {
 
 fn json_or_error(name: &str, args: &[Value]) -> Result<String, FuncError> {
     arity(name, args, 1)?;
-    encode::to_json(&args[0])
-        .ok_or_else(|| FuncError::new("json: unsupported value: NaN or infinite float"))
+    encode::to_json(&args[0]).ok_or_else(|| FuncError::new(encode::json_failure(&args[0])))
 }
 
 /// `toPrettyJson V`: indented JSON, "" when V cannot be encoded.

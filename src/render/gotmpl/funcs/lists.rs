@@ -198,7 +198,7 @@ fn until(args: &[Value]) -> Result<Value, FuncError> {
     arity("until", args, 1)?;
     let count = int_param(&args[0]);
     let step = if count < 0 { -1 } else { 1 };
-    Ok(ints(until_step(0, count, step)))
+    Ok(ints(until_step("until", 0, count, step)?))
 }
 
 /// `untilStep START STOP STEP`.
@@ -209,7 +209,7 @@ fn until_step_fn(args: &[Value]) -> Result<Value, FuncError> {
         int_param(&args[1]),
         int_param(&args[2]),
     );
-    Ok(ints(until_step(start, stop, step)))
+    Ok(ints(until_step("untilStep", start, stop, step)?))
 }
 
 pub(super) fn register(r: &mut Registry) {

@@ -64,6 +64,23 @@ impl FuncError {
     }
 }
 
+/// What one list element costs against the render budget: the size of a value.
+pub(crate) const LIST_ELEMENT_BYTES: usize = std::mem::size_of::<Value>();
+
+/// Refuses a string or list of `bytes` that function `name` is about to build when it would pass
+/// the render budget, before any of it is allocated.
+pub(crate) fn within_budget(name: &str, bytes: usize) -> Result<(), FuncError> {
+    if bytes > crate::render::max_output_bytes() {
+        return Err(FuncError::new(crate::render::output_limit_message(
+            &format!(
+                "the result of {name} ({})",
+                crate::input::show_size(bytes as u64)
+            ),
+        )));
+    }
+    Ok(())
+}
+
 /// A template function: evaluated arguments in Go's parameter order → result.
 pub type Func = fn(&[Value]) -> Result<Value, FuncError>;
 

@@ -137,9 +137,10 @@ fn repeat(args: &[Value]) -> Result<Value, FuncError> {
     let s = str_param(&args[1]);
     let count =
         usize::try_from(count).map_err(|_| FuncError::new("strings: negative Repeat count"))?;
-    if count.checked_mul(s.len()).is_none() {
+    let Some(length) = count.checked_mul(s.len()) else {
         return Err(FuncError::new("strings: Repeat output length overflow"));
-    }
+    };
+    super::within_budget("repeat", length)?;
     Ok(Value::from(s.repeat(count)))
 }
 
@@ -402,12 +403,18 @@ fn cat(args: &[Value]) -> Result<Value, FuncError> {
     Ok(Value::from(parts.join(" ")))
 }
 
-fn indent_text(spaces: i64, s: &str) -> String {
-    let pad = " ".repeat(usize::try_from(spaces).unwrap_or(0));
+fn indent_text(spaces: i64, s: &str) -> Result<String, FuncError> {
+    let spaces = usize::try_from(spaces).unwrap_or(0);
+    let lines = 1 + s.bytes().filter(|b| *b == b'\n').count();
+    super::within_budget(
+        "indent",
+        spaces.saturating_mul(lines).saturating_add(s.len()),
+    )?;
+    let pad = " ".repeat(spaces);
     let mut out = String::with_capacity(s.len() + pad.len());
     out.push_str(&pad);
     out.push_str(&s.replace('\n', &format!("\n{pad}")));
-    out
+    Ok(out)
 }
 
 /// `indent N S`: every line of S prefixed with N spaces.
@@ -417,7 +424,7 @@ fn indent(args: &[Value]) -> Result<Value, FuncError> {
     if spaces < 0 {
         return Err(FuncError::new("strings: negative Repeat count"));
     }
-    Ok(Value::from(indent_text(spaces, &str_param(&args[1]))))
+    Ok(Value::from(indent_text(spaces, &str_param(&args[1]))?))
 }
 
 /// `nindent N S`: a newline, then `indent N S`.
@@ -429,7 +436,7 @@ fn nindent(args: &[Value]) -> Result<Value, FuncError> {
     }
     Ok(Value::from(format!(
         "\n{}",
-        indent_text(spaces, &str_param(&args[1]))
+        indent_text(spaces, &str_param(&args[1]))?
     )))
 }
 
@@ -804,29 +811,24 @@ fn sort_alpha(args: &[Value]) -> Result<Value, FuncError> {
     Ok(string_list(items))
 }
 
-/// Sprig's `untilStep` on Go ints.
-pub(super) fn until_step(start: i64, stop: i64, step: i64) -> Vec<i64> {
-    let mut v = Vec::new();
-    if stop < start {
-        if step >= 0 {
-            return v;
-        }
-        let mut i = start;
-        while i > stop {
-            v.push(i);
-            i += step;
-        }
-        return v;
-    }
-    if step <= 0 {
-        return v;
-    }
-    let mut i = start;
-    while i < stop {
-        v.push(i);
-        i += step;
-    }
-    v
+/// Sprig's `untilStep` on Go ints, refused (as `name`) before it is built when the list would
+/// pass the render budget.
+pub(super) fn until_step(
+    name: &str,
+    start: i64,
+    stop: i64,
+    step: i64,
+) -> Result<Vec<i64>, FuncError> {
+    let (start, stop, step) = (i128::from(start), i128::from(stop), i128::from(step));
+    let count = match (stop < start, step) {
+        (true, step) if step < 0 => (start - stop + (-step) - 1) / -step,
+        (false, step) if step > 0 => (stop - start + step - 1) / step,
+        _ => 0,
+    };
+    let elements = usize::try_from(count).unwrap_or(usize::MAX);
+    super::within_budget(name, elements.saturating_mul(super::LIST_ELEMENT_BYTES))?;
+    // Every element lies between start and stop, so each fits in an i64.
+    Ok((0..count).map(|k| (start + k * step) as i64).collect())
 }
 
 /// `seq [START [STEP]] END`: like GNU seq, the numbers joined by spaces.
@@ -836,11 +838,11 @@ fn seq(args: &[Value]) -> Result<Value, FuncError> {
     let out = match p.as_slice() {
         [end] => {
             let inc = if *end < 1 { -1 } else { 1 };
-            join(until_step(1, end + inc, inc))
+            join(until_step("seq", 1, end.saturating_add(inc), inc)?)
         }
         [start, end] => {
             let step = if end < start { -1 } else { 1 };
-            join(until_step(*start, end + step, step))
+            join(until_step("seq", *start, end.saturating_add(step), step)?)
         }
         [start, step, end] => {
             let mut inc = 1;
@@ -850,7 +852,7 @@ fn seq(args: &[Value]) -> Result<Value, FuncError> {
                     return Ok(Value::from(""));
                 }
             }
-            join(until_step(*start, end + inc, *step))
+            join(until_step("seq", *start, end.saturating_add(inc), *step)?)
         }
         _ => String::new(),
     };
@@ -872,7 +874,9 @@ const NUMERIC: &[u8] = b"0123456789";
 
 fn rand_count(name: &str, args: &[Value]) -> Result<i64, FuncError> {
     arity(name, args, 1)?;
-    Ok(int_param(&args[0]))
+    let count = int_param(&args[0]);
+    super::within_budget(name, usize::try_from(count).unwrap_or(0))?;
+    Ok(count)
 }
 
 fn rand_alpha_num(args: &[Value]) -> Result<Value, FuncError> {

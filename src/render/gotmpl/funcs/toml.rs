@@ -7,6 +7,7 @@
 //! as RFC 3339 with nanoseconds (local dates and times in their own forms). `toToml` returns the
 //! error text where the encoder fails, `mustToToml` fails.
 
+use super::super::encode::MAX_DEPTH;
 use super::super::fmt::format_float_g;
 use super::super::value::Value;
 use super::cast::str_param;
@@ -124,6 +125,9 @@ fn key_part(key: &str) -> String {
 
 struct Encoder {
     out: String,
+    /// Lists and maps entered so far: past `encode::MAX_DEPTH` (a map that contains itself)
+    /// the encoding fails instead of recursing until the stack overflows.
+    depth: usize,
 }
 
 impl Encoder {
@@ -149,7 +153,24 @@ impl Encoder {
             .join(".")
     }
 
+    fn enter(&mut self) -> Result<(), Failure> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(Failure::Panic(format!(
+                "toml: lists and maps nested more than {MAX_DEPTH} levels deep (does a value contain itself?)"
+            )));
+        }
+        Ok(())
+    }
+
     fn encode(&mut self, key: &[String], v: &Value) -> Result<(), Failure> {
+        self.enter()?;
+        let result = self.encode_entered(key, v);
+        self.depth -= 1;
+        result
+    }
+
+    fn encode_entered(&mut self, key: &[String], v: &Value) -> Result<(), Failure> {
         match kind(v)? {
             Kind::Nil if key.is_empty() => Err(Failure::Panic(
                 "reflect: call of reflect.Value.Type on zero Value".into(),
@@ -216,6 +237,13 @@ impl Encoder {
 
     /// A value in a key/value pair or an array.
     fn element(&mut self, v: &Value) -> Result<(), Failure> {
+        self.enter()?;
+        let result = self.element_entered(v);
+        self.depth -= 1;
+        result
+    }
+
+    fn element_entered(&mut self, v: &Value) -> Result<(), Failure> {
         if let Some(t) = as_time(v) {
             let layout = match t.zone_name() {
                 LOCAL_DATETIME => "2006-01-02T15:04:05.999999999",
@@ -306,7 +334,10 @@ fn format_float(f: f64) -> String {
 }
 
 fn encode_toml(v: &Value) -> Result<String, Failure> {
-    let mut e = Encoder { out: String::new() };
+    let mut e = Encoder {
+        out: String::new(),
+        depth: 0,
+    };
     e.encode(&[], v)?;
     Ok(e.out)
 }

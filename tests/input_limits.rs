@@ -1,0 +1,279 @@
+//! Oversized and endless inputs end in a clear error within bounded memory: the real binary run
+//! under an address-space limit (`prlimit --as`), so that a bomb that would grow to gigabytes
+//! fails the test with an abort (exit 134) instead of passing slowly.
+
+mod common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// Address space for one run: enough for rudder's 1 GiB render-thread stack reservation and a
+/// normal render, far below the 5–8 GB the bombs used to reach.
+const ADDRESS_SPACE: &str = "--as=2500000000";
+
+fn rudder_limited(args: &[&str], endless_stdin: bool) -> Output {
+    let mut cmd = Command::new("prlimit");
+    cmd.arg(ADDRESS_SPACE)
+        .arg("--")
+        .arg(env!("CARGO_BIN_EXE_rudder"))
+        .args(args)
+        .env_remove("RUDDER_MAX_FILE_SIZE")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if !endless_stdin {
+        cmd.stdin(Stdio::null());
+        return cmd.output().expect("run rudder under prlimit");
+    }
+    // `yes | rudder ...`: the writer stops when rudder closes the pipe.
+    cmd.stdin(Stdio::piped());
+    let mut child = cmd.spawn().expect("run rudder under prlimit");
+    let mut pipe = child.stdin.take().expect("piped stdin");
+    let writer = std::thread::spawn(move || {
+        let lines = b"y\n".repeat(4096);
+        while pipe.write_all(&lines).is_ok() {}
+    });
+    let out = child.wait_with_output().expect("wait for rudder");
+    let _ = writer.join();
+    out
+}
+
+/// Runs rudder under the memory limit and expects exit 1 (not an abort) with every needle on
+/// stderr; returns stderr.
+#[track_caller]
+fn refused(args: &[&str], needles: &[&str]) -> String {
+    refused_with(args, false, needles)
+}
+
+#[track_caller]
+fn refused_with(args: &[&str], endless_stdin: bool, needles: &[&str]) -> String {
+    let out = rudder_limited(args, endless_stdin);
+    let err = common::stderr(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "rudder {args:?} should fail with exit 1, got {:?}\nstderr (first 2000 bytes):\n{}",
+        out.status,
+        err.chars().take(2000).collect::<String>()
+    );
+    for needle in needles {
+        assert!(
+            err.contains(needle),
+            "stderr of rudder {args:?} lacks {needle:?}:\n{}",
+            err.chars().take(2000).collect::<String>()
+        );
+    }
+    assert!(
+        err.len() < 20_000,
+        "the error should be short, not {} bytes",
+        err.len()
+    );
+    err
+}
+
+fn go_chart(dir: &Path, template: &str) -> PathBuf {
+    let chart = dir.join("go");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: go\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::write(chart.join("templates/cm.yaml"), template).unwrap();
+    chart
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 temporary path")
+}
+
+#[test]
+fn a_values_file_without_end_is_refused_with_its_path_and_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = go_chart(dir.path(), "");
+    refused(
+        &["template", path(&chart), "-f", "/dev/zero"],
+        &[
+            "/dev/zero is larger than the 5 MiB limit",
+            "RUDDER_MAX_FILE_SIZE",
+        ],
+    );
+    refused(
+        &["template", path(&chart), "--set-file", "k=/dev/zero"],
+        &["--set-file", "/dev/zero is larger than the 5 MiB limit"],
+    );
+}
+
+#[test]
+fn endless_stdin_is_refused_with_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = go_chart(dir.path(), "");
+    refused_with(
+        &["template", path(&chart), "-f", "-"],
+        true,
+        &["<stdin> is larger than the 5 MiB limit"],
+    );
+}
+
+#[test]
+fn the_file_limit_can_be_raised_and_lowered() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = go_chart(dir.path(), "");
+    let values = dir.path().join("big.yaml");
+    std::fs::write(&values, format!("a: {}\n", "x".repeat(6 << 20))).unwrap();
+    refused(
+        &["template", path(&chart), "-f", path(&values)],
+        &["big.yaml is larger than the 5 MiB limit"],
+    );
+    let out = rudder_limited(
+        &[
+            "template",
+            path(&chart),
+            "-f",
+            path(&values),
+            "--max-file-size",
+            "7MiB",
+        ],
+        false,
+    );
+    common::ok(&out);
+    refused(
+        &["template", path(&chart), "--max-file-size", "10"],
+        &["Chart.yaml is larger than the 10 bytes limit"],
+    );
+}
+
+#[test]
+fn a_values_file_nested_65_levels_loads_and_a_deeper_one_is_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = go_chart(dir.path(), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: deep\ndata:\n  depth: \"{{ .Values.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.leaf }}\"\n");
+    let nested = |levels: usize| {
+        let mut text = String::new();
+        for level in 0..levels {
+            text.push_str(&"  ".repeat(level));
+            text.push_str("k:\n");
+        }
+        text.push_str(&"  ".repeat(levels));
+        text.push_str("leaf: 1\n");
+        text
+    };
+    let values = dir.path().join("deep.yaml");
+    std::fs::write(&values, nested(64)).unwrap();
+    let out = common::ok(&rudder_limited(
+        &["template", path(&chart), "-f", path(&values)],
+        false,
+    ));
+    assert!(out.contains("depth: \"1\""), "{out}");
+
+    let chart = go_chart(dir.path(), "");
+
+    // `- - - x` nests a list per two bytes, so a deep document fits in the file size cap.
+    for (levels, loads) in [(999, true), (1001, false), (100_000, false)] {
+        let values = dir.path().join(format!("deep-{levels}.yaml"));
+        std::fs::write(&values, format!("a:\n  {}x\n", "- ".repeat(levels))).unwrap();
+        let args = ["template", path(&chart), "-f", path(&values)];
+        if loads {
+            common::ok(&rudder_limited(&args, false));
+        } else {
+            refused(
+                &args,
+                &[
+                    &format!("deep-{levels}.yaml:"),
+                    "nested more than 1000 levels deep",
+                ],
+            );
+        }
+    }
+}
+
+#[test]
+fn a_values_file_with_a_million_nodes_names_the_limit_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = go_chart(dir.path(), "");
+    let values = dir.path().join("wide.yaml");
+    std::fs::write(&values, format!("a: [{}]\n", "1,".repeat(300_000))).unwrap();
+    let out = rudder_limited(&["template", path(&chart), "-f", path(&values)], false);
+    let err = common::stderr(&out);
+    assert!(!err.contains("budget breached"), "{err}");
+    assert!(!err.contains("Nodes {"), "{err}");
+    common::ok(&out);
+}
+
+#[test]
+fn go_template_output_is_limited_while_it_renders() {
+    let dir = tempfile::tempdir().unwrap();
+    for template in [
+        "x: {{ until 100000000 | len }}\n",
+        "{{ range until 100000000 }}aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa{{ end }}\n",
+        "{{ range $i := 100000000 }}aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa{{ end }}\n",
+        "x: {{ repeat 2000000000 \"a\" | len }}\n",
+        "x: {{ untilStep 0 1000000000 1 | len }}\n",
+        "x: {{ seq 1000000000 | len }}\n",
+    ] {
+        let chart = go_chart(dir.path(), template);
+        refused(
+            &["template", path(&chart)],
+            &["go/templates/cm.yaml", "limit", "--max-render-size"],
+        );
+    }
+}
+
+#[test]
+fn recursive_go_templates_end_in_go_s_depth_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = go_chart(
+        dir.path(),
+        "{{ define \"r\" }}{{ template \"r\" . }}{{ end }}x: {{ template \"r\" . }}\n",
+    );
+    refused(
+        &["template", path(&chart)],
+        &["exceeded maximum template depth (100000)"],
+    );
+}
+
+#[test]
+fn a_dict_that_contains_itself_is_encoded_as_helm_does_never_an_abort() {
+    let dir = tempfile::tempdir().unwrap();
+    let template = |function: &str| {
+        format!(
+            "{{{{ $d := dict }}}}{{{{ $_ := set $d \"self\" $d }}}}apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cycle\ndata:\n  v: {{{{ {function} $d | quote }}}}\n"
+        )
+    };
+    // Helm's toYaml and toJson (and Sprig's toPrettyJson) swallow Go's cycle error into "".
+    for function in ["toYaml", "toJson", "toPrettyJson"] {
+        let chart = go_chart(dir.path(), &template(function));
+        let out = common::ok(&rudder_limited(&["template", path(&chart)], false));
+        assert!(out.contains("v: \"\""), "{function}: {out}");
+    }
+    // The mustTo* forms report it, naming the template; Helm's toToml would crash, here it fails.
+    for (function, needle) in [
+        ("mustToYaml", "encountered a cycle"),
+        ("mustToJson", "encountered a cycle"),
+        ("toRawJson", "encountered a cycle"),
+        ("toToml", "nested more than 1000 levels deep"),
+    ] {
+        let chart = go_chart(dir.path(), &template(function));
+        refused(
+            &["template", path(&chart)],
+            &["go/templates/cm.yaml:6:", function, needle],
+        );
+    }
+}
+
+#[test]
+fn invalid_utf8_in_a_values_file_is_refused_at_its_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = go_chart(dir.path(), "");
+    let values = dir.path().join("latin1.yaml");
+    std::fs::write(&values, b"a: 1\nname: caf\xe9\n").unwrap();
+    refused(
+        &["template", path(&chart), "-f", path(&values)],
+        &["latin1.yaml:2:10: invalid UTF-8 (byte 0xE9)"],
+    );
+    std::fs::write(chart.join("values.yaml"), b"name: caf\xe9\n").unwrap();
+    refused(
+        &["template", path(&chart)],
+        &["values.yaml:1:10: invalid UTF-8 (byte 0xE9)"],
+    );
+}
