@@ -9,7 +9,7 @@ RUDDER_CORPUS ?= $(abspath $(CURDIR)/../shared/corpus)
 export RUDDER_PYTHON := $(PYTHON)
 export RUDDER_CORPUS
 
-.PHONY: all build demo test test-deps venv debs fmt clippy unit e2e conformance bench clean
+.PHONY: all build demo test test-deps venv debs fmt clippy unit e2e conformance bench clean real-cluster real-build
 
 all: build
 
@@ -51,6 +51,13 @@ clippy:
 test: test-deps fmt clippy
 	$(CARGO) test --lib --bins --tests -- --test-threads=4
 	@if [ -d "$(RUDDER_CORPUS)" ]; then $(MAKE) conformance; else echo "corpus not found at $(RUDDER_CORPUS): skipping conformance"; fi
+
+real-build:
+	bash scripts/real-cluster.sh build
+
+# A real cluster in the foreground for a person: Ctrl-C stops it and removes its data.
+real-cluster:
+	bash scripts/real-cluster.sh run --kubeconfig $(CURDIR)/real-cluster.kubeconfig
 
 conformance:
 	@if [ -x scripts/conformance.sh ]; then bash scripts/conformance.sh; else echo "conformance runner not present yet"; fi
