@@ -84,6 +84,20 @@ fn go_chart(dir: &Path, template: &str) -> PathBuf {
     chart
 }
 
+fn tera_chart(dir: &Path, files: &[(&str, &str)]) -> PathBuf {
+    let chart = dir.join("tera");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: tera\nversion: 0.1.0\nengine: tera\n",
+    )
+    .unwrap();
+    for (name, text) in files {
+        std::fs::write(chart.join(name), text).unwrap();
+    }
+    chart
+}
+
 fn path(p: &Path) -> &str {
     p.to_str().expect("UTF-8 temporary path")
 }
@@ -262,6 +276,65 @@ fn a_dict_that_contains_itself_is_encoded_as_helm_does_never_an_abort() {
 }
 
 #[test]
+fn a_tera_macro_that_calls_itself_is_an_error_naming_the_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = tera_chart(
+        dir.path(),
+        &[
+            (
+                "templates/_m.tera",
+                "{% macro r() %}{{ self::r() }}{% endmacro r %}",
+            ),
+            (
+                "templates/cm.yaml",
+                "{% import \"_m.tera\" as m %}x: {{ m::r() }}\n",
+            ),
+        ],
+    );
+    refused(
+        &["template", path(&chart)],
+        &[
+            "tera/templates/cm.yaml",
+            "nested more than 1000 deep",
+            "cm.yaml -> macro r (_m.tera) -> macro r (_m.tera)",
+        ],
+    );
+}
+
+#[test]
+fn a_tera_template_that_includes_itself_is_an_error_naming_the_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = tera_chart(
+        dir.path(),
+        &[("templates/cm.yaml", "x: 1\n{% include \"cm.yaml\" %}\n")],
+    );
+    refused(
+        &["template", path(&chart)],
+        &[
+            "tera/templates/cm.yaml",
+            "does a template include itself?",
+            "cm.yaml -> cm.yaml",
+        ],
+    );
+}
+
+#[test]
+fn tera_output_is_limited_while_it_renders() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = tera_chart(
+        dir.path(),
+        &[(
+            "templates/cm.yaml",
+            "{% for i in range(end=100000000) %}aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa{% endfor %}\n",
+        )],
+    );
+    refused(
+        &["template", path(&chart)],
+        &["tera/templates/cm.yaml", "limit", "--max-render-size"],
+    );
+}
+
+#[test]
 fn invalid_utf8_in_a_values_file_is_refused_at_its_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
     let chart = go_chart(dir.path(), "");
@@ -276,4 +349,61 @@ fn invalid_utf8_in_a_values_file_is_refused_at_its_line_and_column() {
         &["template", path(&chart)],
         &["values.yaml:1:10: invalid UTF-8 (byte 0xE9)"],
     );
+}
+
+#[test]
+fn a_tera_macro_may_recurse_deeply_with_an_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = tera_chart(
+        dir.path(),
+        &[
+            (
+                "templates/_m.tera",
+                "{% macro down(n) %}{% if n > 0 %}{{ self::down(n=n - 1) }}{% else %}bottom{% endif %}{% endmacro down %}",
+            ),
+            (
+                "templates/cm.yaml",
+                "{% import \"_m.tera\" as m %}apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: deep\ndata:\n  v: {{ m::down(n=990) }}\n",
+            ),
+        ],
+    );
+    let out = common::ok(&rudder_limited(&["template", path(&chart)], false));
+    assert!(out.contains("v: bottom"), "{out}");
+}
+
+#[test]
+fn tera_division_by_zero_is_an_error_at_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    for (expression, shown) in [
+        ("1 / 0", "`1 / 0` (1 / 0)"),
+        ("Values.n % 0", "`Values.n % 0` (5 % 0)"),
+        ("7 / Values.zero", "`7 / Values.zero` (7 / 0)"),
+    ] {
+        let chart = tera_chart(
+            dir.path(),
+            &[
+                ("values.yaml", "n: 5\nzero: 0\n"),
+                (
+                    "templates/cm.yaml",
+                    &format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  v: \"{{{{ {expression} }}}}\"\n"),
+                ),
+            ],
+        );
+        refused(
+            &["template", path(&chart)],
+            &[
+                "tera/templates/cm.yaml:6:",
+                &format!("division by zero in {shown}"),
+            ],
+        );
+    }
+    let chart = tera_chart(
+        dir.path(),
+        &[(
+            "templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  v: \"{{ 7 / 2 }} {{ 6 / 3 }} {{ 7 % 3 }} {{ 7.5 % 2 }}\"\n",
+        )],
+    );
+    let out = common::ok(&rudder_limited(&["template", path(&chart)], false));
+    assert!(out.contains("v: \"3.5 2 1 1.5\""), "{out}");
 }

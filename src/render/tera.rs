@@ -19,6 +19,7 @@ use super::{RenderError, RenderOptions, Rendered};
 use crate::chart::{Chart, ChartFile};
 
 mod functions;
+mod guard;
 mod locate;
 
 /// What `required` sees when its input was undefined (Tera's `default` runs first, see
@@ -31,16 +32,33 @@ pub fn render(
     values: &Value,
     options: &RenderOptions,
 ) -> Result<Rendered, RenderError> {
-    let mut rendered = Rendered::default();
-    render_chart(
-        chart,
-        values,
-        options,
-        chart.name(),
-        true,
-        &mut rendered.files,
-    )?;
-    Ok(rendered)
+    let render = || {
+        let mut rendered = Rendered::default();
+        render_chart(
+            chart,
+            values,
+            options,
+            chart.name(),
+            true,
+            &mut rendered.files,
+        )?;
+        Ok(rendered)
+    };
+    // Tera recurses on the stack for each nested template and macro call: the render runs on a
+    // thread with a stack for `guard::MAX_CALL_DEPTH` of them.
+    std::thread::scope(|scope| {
+        match std::thread::Builder::new()
+            .name("tera-render".to_string())
+            .stack_size(guard::RENDER_STACK_BYTES)
+            .spawn_scoped(scope, render)
+        {
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            // No thread to be had: render here, with the stack there is.
+            Err(_) => render(),
+        }
+    })
 }
 
 /// A template file of one chart as Tera sees it.
@@ -80,8 +98,7 @@ fn render_chart(
             "Template",
             &json!({ "Name": source.path, "BasePath": base_path }),
         );
-        let text = tera
-            .render(&source.name, &context)
+        let text = render_guarded(&tera, &source.name, &source.path, &context)
             .map_err(|err| locate::render_error(&err, source, &sources))?;
         out.insert(source.path.clone(), text);
     }
@@ -95,6 +112,14 @@ fn render_chart(
         render_chart(sub, &sub_values, options, &sub_prefix, false, out)?;
     }
     Ok(())
+}
+
+/// Renders one template within the render budget.
+fn render_guarded(tera: &Tera, name: &str, path: &str, context: &Context) -> tera::Result<String> {
+    guard::start_render();
+    let mut output = guard::CappedOutput::new(path);
+    tera.render_to(name, context, &mut output)?;
+    String::from_utf8(output.data).map_err(|_| tera::Error::msg("the output is not valid UTF-8"))
 }
 
 fn collect_sources<'a>(chart: &'a Chart, prefix: &str) -> Result<Vec<Source<'a>>, RenderError> {
@@ -153,6 +178,8 @@ fn build_tera(
     // Manifests are YAML, not HTML: never escape.
     tera.autoescape_on(Vec::new());
     functions::register(&mut tera, chart, options);
+    guard::register(&mut tera);
+    tera.register_function("range", guard::range);
     add_templates(&mut tera, sources).map_err(|err| locate::parse_error(&err, sources))?;
     Ok(tera)
 }
@@ -166,8 +193,9 @@ const PARALLEL_PARSE_BYTES: usize = 2048;
 fn add_templates(tera: &mut Tera, sources: &[Source<'_>]) -> tera::Result<()> {
     let parsed = parse_templates(sources);
     for (source, template) in sources.iter().zip(parsed) {
-        let template = template
+        let mut template = template
             .map_err(|e| tera::Error::chain(format!("Failed to parse '{}'", source.name), e))?;
+        guard::instrument(&mut template, &source.name);
         tera.templates.insert(source.name.clone(), template);
     }
     tera.build_inheritance_chains()?;

@@ -322,7 +322,10 @@ fn read_env_overlay(chart: &Chart, env: &str) -> Result<Value, ValuesError> {
     Ok(crate::chart::read_values_file(text, &shown)?)
 }
 
-fn read_input_file(path: &std::path::Path, stdin_used: &mut bool) -> Result<(String, String), ValuesError> {
+fn read_input_file(
+    path: &std::path::Path,
+    stdin_used: &mut bool,
+) -> Result<(String, String), ValuesError> {
     let (bytes, shown) = if path.as_os_str() == "-" {
         if *stdin_used {
             return Ok((String::new(), "<stdin>".to_string()));

@@ -159,10 +159,28 @@ pub(super) fn render_error(
         let needles = [message.as_str(), filter];
         return located(&needles, Some(filter), current, all, message.clone());
     }
+    if let Some(limit) = messages.iter().find(|m| {
+        m.contains(crate::render::OUTPUT_RAISE_HINT) || m.starts_with(super::guard::TOO_DEEP)
+    }) {
+        let message = limit
+            .strip_prefix(&format!("{}: ", super::guard::ENTER))
+            .unwrap_or(limit);
+        return RenderError::Other(format!("{}: {message}", current.path));
+    }
     if let Some(function) = messages
         .iter()
         .find_map(|m| quoted_after(m, "Function call ", '\'', '\''))
     {
+        if function == super::guard::DIVIDE {
+            let message = innermost
+                .strip_prefix(&format!("{function}: "))
+                .unwrap_or(&innermost)
+                .to_string();
+            let source = quoted_after(&message, "", '`', '`').unwrap_or_default();
+            let tight = source.replace(' ', "");
+            let needles = [source, tight.as_str()];
+            return located(&needles, None, current, all, message.clone());
+        }
         let message = innermost
             .strip_prefix(&format!("{function}: "))
             .unwrap_or(&innermost)
