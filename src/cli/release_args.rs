@@ -205,9 +205,11 @@ pub fn connect(runtime: &tokio::runtime::Runtime, global: &GlobalArgs) -> miette
         context: global.kube_context.clone(),
         namespace: global.namespace.clone(),
     };
-    runtime
+    let mut cluster = runtime
         .block_on(Cluster::connect(&options))
-        .into_diagnostic()
+        .into_diagnostic()?;
+    cluster.report_retries(|line| write_stderr(&format!("{line}\n")));
+    Ok(cluster)
 }
 
 /// Progress on stderr. In CI (stderr not a terminal, or `TERM=dumb`): plain lines prefixed with

@@ -76,6 +76,14 @@ pub enum ClusterError {
     /// The server's TLS certificate could not be verified (wrong CA, wrong name, expired).
     #[error("cannot verify the TLS certificate of {server}: {message}")]
     Tls { server: String, message: String },
+    /// The operation's `--timeout` passed while a request was unanswered or being retried.
+    #[error("timed out after {after} waiting for {what}")]
+    Timeout {
+        /// The operation's whole budget (`10s`).
+        after: String,
+        /// The request (`PATCH deployments/app`).
+        what: String,
+    },
     /// An object is not valid JSON/Kubernetes shape.
     #[error("{object} is not a valid Kubernetes object: {message}")]
     Invalid { object: String, message: String },
@@ -179,6 +187,96 @@ pub struct Cluster {
     server: String,
     namespace: String,
     resources: Arc<RwLock<Option<Arc<Discovery>>>>,
+    /// How long requests may take, and who hears about retries.
+    budget: Budget,
+}
+
+/// A sink for retry lines.
+type RetryReport = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// What bounds the requests of one operation.
+#[derive(Clone, Default)]
+struct Budget {
+    /// When the operation must end (`--timeout`).
+    deadline: Option<Deadline>,
+    /// Told about each retry (the CLI prints it on stderr).
+    on_retry: Option<RetryReport>,
+}
+
+/// The end of an operation's time budget.
+#[derive(Debug, Clone, Copy)]
+struct Deadline {
+    at: tokio::time::Instant,
+    /// The whole budget, for messages (`timed out after 10s`).
+    budget: Duration,
+}
+
+/// The longest one request may take without an answer when no deadline is nearer: a request
+/// that never answers is given up and retried (connect timeouts included).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Budget {
+    /// `timeout` shortened to what is left before the deadline.
+    fn bounded(&self, timeout: Duration) -> Duration {
+        match self.deadline {
+            Some(d) => timeout.min(d.at.saturating_duration_since(tokio::time::Instant::now())),
+            None => timeout,
+        }
+    }
+
+    fn timed_out(&self, what: &str) -> CallError {
+        CallError::Deadline {
+            budget: self.deadline.map_or(REQUEST_TIMEOUT, |d| d.budget),
+            what: what.to_string(),
+        }
+    }
+
+    /// Runs one request, again on transient errors (429, 500, 502, 503, 504, broken or
+    /// unanswered connections) up to [`ATTEMPTS`] attempts in all, honouring the server's
+    /// Retry-After; each attempt is bounded by [`REQUEST_TIMEOUT`] and by the deadline.
+    /// `what` names the request in retry lines and errors (`PATCH deployments/app`).
+    async fn retrying<T, F, Fut>(&self, what: &str, mut call: F) -> Result<T, CallError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, kube::Error>>,
+    {
+        let mut attempt = 0;
+        loop {
+            let left = self.bounded(REQUEST_TIMEOUT);
+            if left.is_zero() {
+                return Err(self.timed_out(what));
+            }
+            let (delay, reason) = match tokio::time::timeout(left, call()).await {
+                Ok(Ok(found)) => return Ok(found),
+                Ok(Err(err)) if attempt + 1 < ATTEMPTS && is_transient(&err) => {
+                    (retry_delay(&err, attempt), transient_reason(&err))
+                }
+                Ok(Err(err)) => return Err(CallError::Kube(err)),
+                Err(_) if self.bounded(REQUEST_TIMEOUT).is_zero() => {
+                    return Err(self.timed_out(what))
+                }
+                Err(_) if attempt + 1 < ATTEMPTS => (
+                    Duration::ZERO,
+                    format!("no answer within {}s", left.as_secs()),
+                ),
+                Err(_) => return Err(CallError::NoAnswer { after: left }),
+            };
+            if self.bounded(delay) < delay {
+                // The server asks for more time than the operation has left.
+                return Err(self.timed_out(what));
+            }
+            attempt += 1;
+            let line = format!(
+                "retrying {what}: {reason} (attempt {}/{ATTEMPTS})",
+                attempt + 1
+            );
+            tracing::debug!("{line}");
+            if let Some(report) = &self.on_retry {
+                report(&line);
+            }
+            tokio::time::sleep(delay).await;
+        }
+    }
 }
 
 impl Cluster {
@@ -208,9 +306,10 @@ impl Cluster {
         if let Some(ns) = &options.namespace {
             config.default_namespace = ns.clone();
         }
-        // kube's own retry layer handles 429/503/504 and honours Retry-After (it sees the
-        // header); `retrying` below adds 500s, 502s and broken connections.
-        config.default_retry = true;
+        // kube's retry layer retries 429/503/504 without a bound; `Budget::retrying` retries
+        // them with 500s, 502s and broken connections within one budget and the deadline.
+        config.default_retry = false;
+        config.connect_timeout = Some(REQUEST_TIMEOUT);
         let namespace = config.default_namespace.clone();
         let server = config.cluster_url.to_string();
         let client = Client::try_from(config).map_err(|e| config_error(e.to_string()))?;
@@ -219,7 +318,39 @@ impl Cluster {
             server: server.trim_end_matches('/').to_string(),
             namespace,
             resources: Arc::new(RwLock::new(None)),
+            budget: Budget::default(),
         })
+    }
+
+    /// The same cluster for an operation that must end within `budget` from now: every request
+    /// and wait is bounded by what is left, and one still unanswered at the end fails with
+    /// [`ClusterError::Timeout`].
+    pub fn with_budget(&self, budget: Duration) -> Cluster {
+        let mut bounded = self.clone();
+        bounded.budget.deadline = Some(Deadline {
+            at: tokio::time::Instant::now() + budget,
+            budget,
+        });
+        bounded
+    }
+
+    /// Reports every retry to `report` (one line each, e.g.
+    /// `retrying PATCH deployments/app: 503 ServiceUnavailable (attempt 2/5)`).
+    pub fn report_retries(&mut self, report: impl Fn(&str) + Send + Sync + 'static) {
+        self.budget.on_retry = Some(Arc::new(report));
+    }
+
+    /// `timeout` shortened to what is left of the operation's budget.
+    pub fn bounded(&self, timeout: Duration) -> Duration {
+        self.budget.bounded(timeout)
+    }
+
+    async fn retrying<T, F, Fut>(&self, what: &str, call: F) -> Result<T, CallError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, kube::Error>>,
+    {
+        self.budget.retrying(what, call).await
     }
 
     /// The namespace commands act in: `-n`, else the context's, else `default`.
@@ -234,7 +365,8 @@ impl Cluster {
 
     /// The server's version as `(major, minor, gitVersion)`.
     pub async fn server_version(&self) -> Result<(String, String, String), ClusterError> {
-        let info = retrying(|| self.client.apiserver_version())
+        let info = self
+            .retrying("GET /version", || self.client.apiserver_version())
             .await
             .map_err(|e| self.api_error("read the version of", "the API server".into(), e))?;
         Ok((info.major, info.minor, info.git_version))
@@ -245,12 +377,27 @@ impl Cluster {
         if let Some(found) = self.resources.read().ok().and_then(|g| g.clone()) {
             return Ok(found);
         }
-        let discovery =
-            match Discovery::new(self.client.clone()).run_aggregated().await {
-                Ok(d) => d,
-                Err(_) => Discovery::new(self.client.clone())
-                    .run()
+        // Discovery is several requests; all of them together get one request's bound.
+        let left = self.bounded(REQUEST_TIMEOUT);
+        let timed_out = || match self.budget.deadline {
+            Some(d) if self.bounded(REQUEST_TIMEOUT).is_zero() => ClusterError::Timeout {
+                after: wait::format_duration(d.budget),
+                what: "GET /apis (discovery)".into(),
+            },
+            _ => ClusterError::Discovery {
+                message: format!("the server did not answer within {}s", left.as_secs()),
+            },
+        };
+        let aggregated = Discovery::new(self.client.clone()).run_aggregated();
+        let discovery = match tokio::time::timeout(left, aggregated).await {
+            Err(_) => return Err(timed_out()),
+            Ok(Ok(d)) => d,
+            Ok(Err(_)) => {
+                let left = self.bounded(REQUEST_TIMEOUT);
+                let each = Discovery::new(self.client.clone()).run();
+                tokio::time::timeout(left, each)
                     .await
+                    .map_err(|_| timed_out())?
                     .map_err(|e| match tls_failure(&e) {
                         Some(message) => ClusterError::Tls {
                             server: self.server.clone(),
@@ -259,8 +406,9 @@ impl Cluster {
                         None => ClusterError::Discovery {
                             message: error_chain(&e),
                         },
-                    })?,
-            };
+                    })?
+            }
+        };
         let discovery = Arc::new(discovery);
         if let Ok(mut guard) = self.resources.write() {
             *guard = Some(discovery.clone());
@@ -365,14 +513,16 @@ impl Cluster {
         let mut params = PatchParams::apply(FIELD_MANAGER);
         params.force = options.force;
         params.dry_run = options.dry_run;
-        let result = retrying(|| {
-            let patch = Patch::Apply(obj);
-            let api = api.clone();
-            let params = params.clone();
-            let name = reference.name.clone();
-            async move { api.patch(&name, &params, &patch).await }
-        })
-        .await;
+        let what = format!("PATCH {}/{}", resource.api.plural, reference.name);
+        let result = self
+            .retrying(&what, || {
+                let patch = Patch::Apply(obj);
+                let api = api.clone();
+                let params = params.clone();
+                let name = reference.name.clone();
+                async move { api.patch(&name, &params, &patch).await }
+            })
+            .await;
         let stored = result.map_err(|e| self.api_error("apply", reference.to_string(), e))?;
         to_json(&reference, stored)
     }
@@ -383,7 +533,9 @@ impl Cluster {
             .resolve(&reference.api_version, &reference.kind)
             .await?;
         let api = self.dynamic_api(&resource, reference.namespace.as_deref());
-        let found = retrying(|| api.get_opt(&reference.name))
+        let what = format!("GET {}/{}", resource.api.plural, reference.name);
+        let found = self
+            .retrying(&what, || api.get_opt(&reference.name))
             .await
             .map_err(|e| self.api_error("read", reference.to_string(), e))?;
         found.map(|o| to_json(reference, o)).transpose()
@@ -411,7 +563,9 @@ impl Cluster {
             Some(ns) => format!("{kind} objects in namespace {ns}"),
             None => format!("{kind} objects"),
         };
-        let list = retrying(|| api.list(&params))
+        let request = format!("GET {}", resource.api.plural);
+        let list = self
+            .retrying(&request, || api.list(&params))
             .await
             .map_err(|e| self.api_error("list", what.clone(), e))?;
         let mut out = Vec::with_capacity(list.items.len());
@@ -446,9 +600,13 @@ impl Cluster {
             }),
             ..Default::default()
         };
-        match retrying(|| api.delete(&reference.name, &params)).await {
+        let what = format!("DELETE {}/{}", resource.api.plural, reference.name);
+        match self
+            .retrying(&what, || api.delete(&reference.name, &params))
+            .await
+        {
             Ok(_) => Ok(true),
-            Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
+            Err(CallError::Kube(kube::Error::Api(status))) if status.code == 404 => Ok(false),
             Err(e) => Err(self.api_error("delete", reference.to_string(), e)),
         }
     }
@@ -466,9 +624,11 @@ impl Cluster {
             .unwrap_or(&self.namespace);
         let name = secret.metadata.name.clone().unwrap_or_default();
         let api = self.secrets(ns);
-        retrying(|| async { api.create(&PostParams::default(), secret).await })
-            .await
-            .map_err(|e| self.api_error("create", format!("Secret {ns}/{name}"), e))
+        self.retrying(&format!("POST secrets/{name}"), || async {
+            api.create(&PostParams::default(), secret).await
+        })
+        .await
+        .map_err(|e| self.api_error("create", format!("Secret {ns}/{name}"), e))
     }
 
     /// Replaces a Secret unconditionally (as Helm's driver does: no resourceVersion).
@@ -480,9 +640,11 @@ impl Cluster {
             .unwrap_or(&self.namespace);
         let name = secret.metadata.name.clone().unwrap_or_default();
         let api = self.secrets(ns);
-        retrying(|| async { api.replace(&name, &PostParams::default(), secret).await })
-            .await
-            .map_err(|e| self.api_error("update", format!("Secret {ns}/{name}"), e))
+        self.retrying(&format!("PUT secrets/{name}"), || async {
+            api.replace(&name, &PostParams::default(), secret).await
+        })
+        .await
+        .map_err(|e| self.api_error("update", format!("Secret {ns}/{name}"), e))
     }
 
     /// Reads a Secret; `None` when it does not exist.
@@ -492,7 +654,7 @@ impl Cluster {
         name: &str,
     ) -> Result<Option<Secret>, ClusterError> {
         let api = self.secrets(namespace);
-        retrying(|| api.get_opt(name))
+        self.retrying(&format!("GET secrets/{name}"), || api.get_opt(name))
             .await
             .map_err(|e| self.api_error("read", format!("Secret {namespace}/{name}"), e))
     }
@@ -512,7 +674,8 @@ impl Cluster {
             Some(ns) => format!("Secrets in namespace {ns}"),
             None => "Secrets in all namespaces".to_string(),
         };
-        let list = retrying(|| api.list(&params))
+        let list = self
+            .retrying("GET secrets", || api.list(&params))
             .await
             .map_err(|e| self.api_error("list", what.clone(), e))?;
         Ok(list.items)
@@ -521,9 +684,15 @@ impl Cluster {
     /// Deletes a Secret; `false` when it was already gone.
     pub async fn delete_secret(&self, namespace: &str, name: &str) -> Result<bool, ClusterError> {
         let api = self.secrets(namespace);
-        match retrying(|| async { api.delete(name, &DeleteParams::default()).await }).await {
+        let what = format!("DELETE secrets/{name}");
+        match self
+            .retrying(&what, || async {
+                api.delete(name, &DeleteParams::default()).await
+            })
+            .await
+        {
             Ok(_) => Ok(true),
-            Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
+            Err(CallError::Kube(kube::Error::Api(status))) if status.code == 404 => Ok(false),
             Err(e) => Err(self.api_error("delete", format!("Secret {namespace}/{name}"), e)),
         }
     }
@@ -538,11 +707,34 @@ impl Cluster {
         timeout: Duration,
         progress: &(dyn Fn(WaitEvent) + Send + Sync),
     ) -> Result<(), WaitError> {
-        wait::wait_ready(self, objects, timeout, progress).await
+        let result = wait::wait_ready(self, objects, self.bounded(timeout), progress).await;
+        in_full(result, timeout)
     }
 
     /// An error about `object` from `err`; TLS failures name the server instead.
-    fn api_error(&self, verb: &'static str, object: String, err: kube::Error) -> ClusterError {
+    fn api_error(&self, verb: &'static str, object: String, err: CallError) -> ClusterError {
+        let err = match err {
+            CallError::Kube(err) => err,
+            CallError::Deadline { budget, what } => {
+                return ClusterError::Timeout {
+                    after: wait::format_duration(budget),
+                    what,
+                }
+            }
+            CallError::NoAnswer { after } => {
+                return ClusterError::Api {
+                    verb,
+                    object,
+                    code: 0,
+                    reason: String::new(),
+                    message: format!(
+                    "the server did not answer within {}s (still silent after {ATTEMPTS} attempts)",
+                    after.as_secs()
+                ),
+                    conflicts: Vec::new(),
+                }
+            }
+        };
         match tls_failure(&err) {
             Some(message) => ClusterError::Tls {
                 server: self.server.clone(),
@@ -558,7 +750,16 @@ impl Cluster {
         objects: &[ObjectRef],
         timeout: Duration,
     ) -> Result<(), WaitError> {
-        wait::wait_deleted(self, objects, timeout).await
+        let result = wait::wait_deleted(self, objects, self.bounded(timeout)).await;
+        in_full(result, timeout)
+    }
+}
+
+/// A wait's timeout error names the timeout the user gave, also when the deadline cut it short.
+fn in_full(result: Result<(), WaitError>, timeout: Duration) -> Result<(), WaitError> {
+    match result {
+        Err(WaitError::Timeout { unready, .. }) => Err(WaitError::Timeout { timeout, unready }),
+        other => other,
     }
 }
 
@@ -678,21 +879,44 @@ fn conflict_manager(message: &str) -> String {
     message.split('"').nth(1).unwrap_or(message).to_string()
 }
 
-/// Whether an error is worth retrying: server-side hiccups and broken connections (429, 503 and
-/// 504 are retried by the client's retry layer, which sees the Retry-After header).
+/// How a request failed, before it becomes a [`ClusterError`] naming the object.
+enum CallError {
+    Kube(kube::Error),
+    /// The operation's deadline passed.
+    Deadline {
+        budget: Duration,
+        what: String,
+    },
+    /// No answer within the per-request timeout, on every attempt.
+    NoAnswer {
+        after: Duration,
+    },
+}
+
+/// Whether an error is worth retrying: server-side hiccups, throttling and broken connections.
 fn is_transient(err: &kube::Error) -> bool {
     if tls_failure(err).is_some() {
         return false;
     }
     match err {
-        kube::Error::Api(status) => matches!(status.code, 500 | 502),
+        kube::Error::Api(status) => matches!(status.code, 429 | 500 | 502 | 503 | 504),
         kube::Error::HyperError(_) | kube::Error::Service(_) => true,
         _ => false,
     }
 }
 
-/// Delay before retry number `attempt` (0-based): the server's Retry-After hint when it gave one
-/// (kube surfaces it in the Status details), else exponential backoff from 200 ms.
+/// A transient error in a retry line: `503 ServiceUnavailable`, or the connection failure.
+fn transient_reason(err: &kube::Error) -> String {
+    match err {
+        kube::Error::Api(status) if status.reason.is_empty() => status.code.to_string(),
+        kube::Error::Api(status) => format!("{} {}", status.code, status.reason),
+        other => format!("the connection failed: {}", error_chain(other)),
+    }
+}
+
+/// Delay before retry number `attempt` (0-based): the server's Retry-After (the API server puts
+/// it in the Status details as well as the header) up to 30 s, else exponential backoff from
+/// 200 ms.
 fn retry_delay(err: &kube::Error, attempt: u32) -> Duration {
     if let kube::Error::Api(status) = err {
         if let Some(seconds) = status.details.as_ref().map(|d| d.retry_after_seconds) {
@@ -704,26 +928,8 @@ fn retry_delay(err: &kube::Error, attempt: u32) -> Duration {
     Duration::from_millis(200u64 << attempt.min(5))
 }
 
-const ATTEMPTS: u32 = 5;
-
-/// Runs `call` again on transient errors, up to five attempts in all.
-async fn retrying<T, F, Fut>(mut call: F) -> Result<T, kube::Error>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, kube::Error>>,
-{
-    let mut attempt = 0;
-    loop {
-        match call().await {
-            Err(err) if attempt + 1 < ATTEMPTS && is_transient(&err) => {
-                tracing::debug!("transient error, retrying: {err}");
-                tokio::time::sleep(retry_delay(&err, attempt)).await;
-                attempt += 1;
-            }
-            other => return other,
-        }
-    }
-}
+/// Attempts of one request in all (the first and four retries).
+pub const ATTEMPTS: u32 = 5;
 
 /// Groups references by (apiVersion, kind, namespace), keeping their order inside a group.
 pub fn group_by_kind(
@@ -773,7 +979,7 @@ mod tests {
 
     #[test]
     fn transient_errors_are_server_failures() {
-        for code in [500, 502] {
+        for code in [429, 500, 502, 503, 504] {
             assert!(is_transient(&status(code)), "{code}");
         }
         for code in [400, 403, 404, 409, 422] {
@@ -784,11 +990,12 @@ mod tests {
     #[tokio::test]
     async fn retrying_gives_up_at_once_on_permanent_errors() {
         let mut calls = 0;
-        let result: Result<(), _> = retrying(|| {
-            calls += 1;
-            async { Err(status(422)) }
-        })
-        .await;
+        let result: Result<(), _> = Budget::default()
+            .retrying("GET x", || {
+                calls += 1;
+                async { Err(status(422)) }
+            })
+            .await;
         assert!(result.is_err());
         assert_eq!(calls, 1);
     }
@@ -796,19 +1003,74 @@ mod tests {
     #[tokio::test]
     async fn retrying_retries_transient_errors_then_succeeds() {
         let mut calls = 0;
-        let result = retrying(|| {
-            calls += 1;
-            let fail = calls < 3;
-            async move {
-                if fail {
-                    Err(status(500))
-                } else {
-                    Ok(7)
+        let result = Budget::default()
+            .retrying("GET x", || {
+                calls += 1;
+                let fail = calls < 3;
+                async move {
+                    if fail {
+                        Err(status(500))
+                    } else {
+                        Ok(7)
+                    }
                 }
-            }
-        })
-        .await;
+            })
+            .await;
         assert_eq!(result.ok(), Some(7));
         assert_eq!(calls, 3);
+    }
+
+    #[tokio::test]
+    async fn retrying_stops_after_five_attempts_and_reports_each_retry() {
+        let lines = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        let budget = Budget {
+            on_retry: Some(Arc::new(move |l: &str| {
+                sink.lock().unwrap().push(l.to_string())
+            })),
+            ..Budget::default()
+        };
+        let mut calls = 0;
+        let result: Result<(), _> = budget
+            .retrying("PATCH deployments/app", || {
+                calls += 1;
+                async {
+                    Err(kube::Error::Api(Box::new(kube::core::Status {
+                        code: 503,
+                        reason: "ServiceUnavailable".into(),
+                        ..Default::default()
+                    })))
+                }
+            })
+            .await;
+        assert!(matches!(result, Err(CallError::Kube(_))));
+        assert_eq!(calls, ATTEMPTS);
+        let lines = lines.lock().unwrap();
+        assert_eq!(lines.len(), 4);
+        assert_eq!(
+            lines[0],
+            "retrying PATCH deployments/app: 503 ServiceUnavailable (attempt 2/5)"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_request_that_never_answers_ends_at_the_deadline() {
+        let budget = Budget {
+            deadline: Some(Deadline {
+                at: tokio::time::Instant::now() + Duration::from_millis(300),
+                budget: Duration::from_millis(300),
+            }),
+            ..Budget::default()
+        };
+        let result: Result<(), _> = budget
+            .retrying("PATCH deployments/app", std::future::pending)
+            .await;
+        match result {
+            Err(CallError::Deadline { budget, what }) => {
+                assert_eq!(budget, Duration::from_millis(300));
+                assert_eq!(what, "PATCH deployments/app");
+            }
+            _ => panic!("expected the deadline"),
+        }
     }
 }

@@ -221,11 +221,16 @@ pub(super) async fn wait_ready(
     }
 }
 
+const EXPLAIN_BUDGET: Duration = Duration::from_secs(5);
+
 /// Describes every unready object, adding its pods' reasons for workloads.
 async fn explain(
     cluster: &Cluster,
     state: &BTreeMap<ObjectRef, (Readiness, Value)>,
 ) -> Vec<UnreadyObject> {
+    // The wait may have ended at the operation's deadline: asking the pods why gets a few
+    // seconds of its own.
+    let cluster = &cluster.with_budget(EXPLAIN_BUDGET);
     let mut out = Vec::new();
     for (object, (ready, live)) in state {
         let mut reason = match ready {

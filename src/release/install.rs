@@ -57,7 +57,11 @@ pub async fn install(
         progress.line(&format!("warning: {warning}"));
     }
     let offline = options.settings.dry_run == DryRun::Client;
-    let cluster = if offline { None } else { cluster };
+    // `--timeout` bounds every request and wait of the operation from here on.
+    let bounded = cluster
+        .filter(|_| !offline)
+        .map(|c| c.with_budget(options.settings.timeout));
+    let cluster = bounded.as_ref();
     let namespace = options
         .namespace
         .clone()
@@ -210,6 +214,13 @@ pub async fn install(
                 .iter()
                 .map(|d| (d.reference.clone(), false))
                 .collect();
+            // The failure may be the deadline itself: recovering gets a budget of its own.
+            let recovering = cluster.with_budget(options.settings.timeout);
+            let store = Store::new(recovering.clone());
+            let ctx = Context {
+                cluster: &recovering,
+                ..ctx
+            };
             let recovery = match apply::delete_objects(&ctx, &refs, Cascade::Background).await {
                 Ok(_) => {
                     for r in store.history(&namespace, &name).await? {

@@ -176,15 +176,12 @@ impl Held {
         *self.shared.stage.lock().await = Stage::Finishing(Box::new(final_record.clone()));
         self.task.abort();
         let started = Instant::now();
+        // The operation's deadline may have passed: recording its end has a budget of its own.
+        let store = Store::new(self.shared.store.cluster().with_budget(FINISH_BUDGET));
         let result = loop {
             // The holder stays recorded (Helm ignores it): a racing operation can then say who
             // wrote the revision it lost to.
-            match self
-                .shared
-                .store
-                .update(final_record, Some(&self.shared.info))
-                .await
-            {
+            match store.update(final_record, Some(&self.shared.info)).await {
                 Ok(()) => break Ok(()),
                 Err(e) if started.elapsed() + Duration::from_secs(1) < FINISH_BUDGET => {
                     tracing::debug!("cannot write the final record yet: {e}");
@@ -265,7 +262,8 @@ pub async fn interrupt_all(signal: &str) -> Vec<String> {
         };
         *stage = Stage::Written;
         let (name, version) = (&record.name, record.version);
-        match shared.store.update(&record, Some(&shared.info)).await {
+        let store = Store::new(shared.store.cluster().with_budget(FINISH_BUDGET));
+        match store.update(&record, Some(&shared.info)).await {
             Ok(()) => lines.push(format!(
                 "interrupted by {signal}: revision {version} of release {name} recorded {}, lock released",
                 record.status()

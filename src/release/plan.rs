@@ -289,6 +289,9 @@ pub async fn apply_plan(
     let name = plan.release.name.clone();
     let namespace = plan.release.namespace.clone();
     validate(plan, &name, &namespace)?;
+    // `--timeout` bounds every request and wait of the operation from here on.
+    let bounded = cluster.with_budget(settings.timeout);
+    let cluster = &bounded;
     let store = Store::new(cluster.clone());
     let history = store.history(&namespace, &name).await?;
     let latest = history.last().ok_or_else(|| ReleaseError::NotFound {

@@ -28,6 +28,9 @@ pub async fn rollback(
 ) -> Result<Outcome, ReleaseError> {
     let name = options.name.clone();
     super::validate_name(&name)?;
+    // `--timeout` bounds every request and wait of the operation from here on.
+    let bounded = cluster.with_budget(options.settings.timeout);
+    let cluster = &bounded;
     let namespace = options
         .namespace
         .clone()

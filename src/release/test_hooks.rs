@@ -15,6 +15,9 @@ pub async fn run_tests(
     settings: &ApplySettings,
     progress: &Progress,
 ) -> Result<(Release, Result<(), ReleaseError>), ReleaseError> {
+    // `--timeout` bounds every request and wait of the operation from here on.
+    let bounded = cluster.with_budget(settings.timeout);
+    let cluster = &bounded;
     let namespace = namespace.map_or_else(|| cluster.namespace().to_string(), str::to_string);
     let store = Store::new(cluster.clone());
     let mut history = store.history(&namespace, name).await?;

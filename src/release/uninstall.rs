@@ -56,6 +56,9 @@ pub async fn uninstall(
     progress: &Progress,
 ) -> Result<Option<Outcome>, ReleaseError> {
     let name = options.name.clone();
+    // `--timeout` bounds every request and wait of the operation from here on.
+    let bounded = cluster.with_budget(options.timeout);
+    let cluster = &bounded;
     let namespace = options
         .namespace
         .clone()

@@ -73,6 +73,9 @@ pub async fn upgrade(
 ) -> Result<Outcome, ReleaseError> {
     let name = options.name.clone();
     super::validate_name(&name)?;
+    // `--timeout` bounds every request and wait of the operation from here on.
+    let bounded = cluster.with_budget(options.settings.timeout);
+    let cluster = &bounded;
     let namespace = options
         .namespace
         .clone()
@@ -320,7 +323,13 @@ pub(crate) async fn roll_out(
             );
             held.finish(record).await?;
             if settings.cleanup_on_fail {
-                cleanup_created(ctx, desired, rollout.base).await;
+                // The failure may be the deadline itself: cleaning up gets a budget of its own.
+                let cleaning = ctx.cluster.with_budget(settings.timeout);
+                let ctx = Context {
+                    cluster: &cleaning,
+                    ..*ctx
+                };
+                cleanup_created(&ctx, desired, rollout.base).await;
             }
             Err(failure)
         }

@@ -100,7 +100,8 @@ impl Match {
 /// What a matching request gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Failure {
-    /// A `Status` answer with this code (429 carries `Retry-After: 1`).
+    /// A `Status` answer with this code (429 carries `Retry-After: 1`, in the header and the
+    /// Status details).
     Status(u16),
     /// The connection is dropped without an answer.
     Reset,
@@ -255,7 +256,12 @@ pub fn fault_error(code: u16) -> ApiError {
         503 => ("ServiceUnavailable", "the server is currently unable to handle the request"),
         _ => ("InternalError", "injected failure"),
     };
-    ApiError::new(code, reason, message)
+    let mut error = ApiError::new(code, reason, message);
+    if code == 429 {
+        // As the API server does, the Retry-After header is in the Status details too.
+        error.details = Some(json!({"retryAfterSeconds": 1}));
+    }
+    error
 }
 
 /// The `Retry-After` value sent with an injected 429.
