@@ -168,3 +168,89 @@ fn rollback_with_wait_for_lock_waits_for_the_holder_then_rolls_back() {
     assert_eq!(holder.wait().unwrap().code(), Some(1));
     assert_eq!(statuses(&sandbox), ["superseded", "failed", "deployed"]);
 }
+
+/// Sends `signal` (`TERM`, `INT`) to the holder mid-wait: it records its revision failed,
+/// releases the lock and exits 128 + the signal's number; the next upgrade proceeds at once.
+fn a_signal_mid_upgrade_leaves_no_pending_revision(signal: &str, code: i32) {
+    let sandbox = Sandbox::start();
+    let dir = app_chart(&sandbox);
+    ok(&rudder(&sandbox, &["install", "app", &dir]));
+    let (mut holder, lines) = start_holder(&sandbox, &dir, "5m");
+    let sent = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &holder.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = holder.wait().unwrap();
+    assert_eq!(status.code(), Some(code), "{status:?} {rest:?}");
+    let said = rest.join("\n");
+    assert!(
+        said.contains(&format!(
+            "interrupted by SIG{signal}: revision 2 of release app recorded failed, lock released"
+        )),
+        "{said}"
+    );
+
+    let text = ok(&rudder(&sandbox, &["history", "app", "-o", "json"]));
+    let history: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(history[1]["status"], "failed", "{history}");
+    assert_eq!(
+        history[1]["description"],
+        format!("Upgrade interrupted by SIG{signal}")
+    );
+    ok(&rudder(
+        &sandbox,
+        &["upgrade", "app", &dir, "--set", "tag=v2"],
+    ));
+    assert_eq!(statuses(&sandbox), ["superseded", "failed", "deployed"]);
+}
+
+#[test]
+fn sigterm_mid_upgrade_records_the_revision_failed_and_exits_143() {
+    a_signal_mid_upgrade_leaves_no_pending_revision("TERM", 143);
+}
+
+#[test]
+fn sigint_mid_upgrade_records_the_revision_failed_and_exits_130() {
+    a_signal_mid_upgrade_leaves_no_pending_revision("INT", 130);
+}
+
+#[test]
+fn an_unwritable_final_record_says_what_was_left_and_how_to_repair_it() {
+    let sandbox = Sandbox::start();
+    let dir = app_chart(&sandbox);
+    ok(&rudder(&sandbox, &["install", "app", &dir]));
+    let fault = serde_json::json!({
+        "match": {"verb": "update", "resource": "secrets", "name": "sh.helm.release.v1.app.v2"},
+        "error": 500,
+    });
+    let answer = sandbox.request(
+        "POST",
+        "/sandbox/faults",
+        &[("Content-Type", "application/json")],
+        fault.to_string().as_bytes(),
+    );
+    assert_eq!(answer.status, 200);
+
+    let out = rudder(&sandbox, &["upgrade", "app", &dir, "--set", "tag=v2"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    for said in [
+        "cannot record revision 2 of release app as deployed",
+        "500",
+        "revision 2 is still pending-upgrade",
+        "no revision of release app is marked deployed",
+        "`rudder unlock app`",
+        "`rudder rollback app 2`",
+    ] {
+        assert!(err.contains(said), "no {said:?} in:\n{err}");
+    }
+    assert_eq!(statuses(&sandbox), ["superseded", "pending-upgrade"]);
+
+    // The repair it names works once the server is healthy.
+    sandbox.request("DELETE", "/sandbox/faults", &[], b"");
+    ok(&rudder(&sandbox, &["unlock", "app"]));
+    ok(&rudder(&sandbox, &["rollback", "app", "2"]));
+    assert_eq!(statuses(&sandbox), ["superseded", "failed", "deployed"]);
+}

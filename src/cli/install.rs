@@ -63,9 +63,9 @@ pub fn run(args: Args, global: &GlobalArgs) -> CliResult {
         Some(release_args::connect(&runtime, global)?)
     };
     let progress = release_args::progress();
-    let outcome = runtime
-        .block_on(install(cluster.as_ref(), &options, &progress))
-        .into_diagnostic()?;
+    let outcome =
+        release_args::run_operation(&runtime, install(cluster.as_ref(), &options, &progress))?
+            .into_diagnostic()?;
     release_args::report_outcome(&outcome, args.apply.output, args.apply.hide_notes)?;
     Ok(0)
 }

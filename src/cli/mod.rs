@@ -196,7 +196,11 @@ pub fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(report) => {
             report_error(&report, debug);
-            ExitCode::from(1)
+            // 130 and 143 after SIGINT and SIGTERM, as a shell reports a signalled process.
+            match report.downcast_ref::<release_args::Interrupted>() {
+                Some(interrupted) => ExitCode::from(interrupted.code),
+                None => ExitCode::from(1),
+            }
         }
     }
 }

@@ -212,6 +212,77 @@ pub fn connect(runtime: &tokio::runtime::Runtime, global: &GlobalArgs) -> miette
     Ok(cluster)
 }
 
+/// A release operation stopped by SIGINT or SIGTERM; rudder exits with `code` (130 or 143).
+#[derive(Debug, thiserror::Error)]
+#[error("{}", lines.join("\n"))]
+pub struct Interrupted {
+    pub code: u8,
+    lines: Vec<String>,
+}
+
+impl miette::Diagnostic for Interrupted {}
+
+/// Runs a mutating release operation until it ends or SIGINT/SIGTERM arrives. On a signal the
+/// operation stops where it is (nothing more is applied), every revision it holds is recorded
+/// failed ("interrupted by SIGTERM") and its lock released, and the error carries exit code
+/// 130 (SIGINT) or 143 (SIGTERM). A second signal while recording exits at once.
+pub fn run_operation<T>(
+    runtime: &tokio::runtime::Runtime,
+    operation: impl std::future::Future<Output = T>,
+) -> miette::Result<T> {
+    use tokio::signal::unix::{signal, SignalKind};
+    enum Ended<T> {
+        Done(T),
+        Signalled(&'static str, u8),
+    }
+    let ended = runtime.block_on(async {
+        let (Ok(mut interrupt), Ok(mut terminate)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            // Without handlers the default applies (rudder ends, the lock goes stale).
+            return Ended::Done(operation.await);
+        };
+        tokio::select! {
+            done = operation => Ended::Done(done),
+            _ = interrupt.recv() => Ended::Signalled("SIGINT", 130),
+            _ = terminate.recv() => Ended::Signalled("SIGTERM", 143),
+        }
+    });
+    let (name, code) = match ended {
+        Ended::Done(done) => return Ok(done),
+        Ended::Signalled(name, code) => (name, code),
+    };
+    // The operation's future is dropped: nothing more is applied. Record what it held.
+    let lines = runtime.block_on(async {
+        let second = async {
+            let (Ok(mut interrupt), Ok(mut terminate)) = (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+            ) else {
+                return std::future::pending().await;
+            };
+            tokio::select! {
+                _ = interrupt.recv() => 130u8,
+                _ = terminate.recv() => 143u8,
+            }
+        };
+        tokio::select! {
+            lines = crate::release::lock::interrupt_all(name) => lines,
+            code = second => {
+                write_stderr("interrupted again: exiting without recording the release\n");
+                std::process::exit(i32::from(code));
+            }
+        }
+    });
+    let lines = if lines.is_empty() {
+        vec![format!("interrupted by {name}")]
+    } else {
+        lines
+    };
+    Err(Interrupted { code, lines }.into())
+}
+
 /// Progress on stderr. In CI (stderr not a terminal, or `TERM=dumb`): plain lines prefixed with
 /// the time. On a terminal: plain lines, and while waiting a live block with one line per object
 /// (ready or the cluster's reason) under a header with the ready count and elapsed time.

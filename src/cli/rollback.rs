@@ -76,8 +76,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> CliResult {
     let runtime = super::runtime()?;
     let cluster = release_args::connect(&runtime, global)?;
     let progress = release_args::progress();
-    let outcome = runtime
-        .block_on(rollback(&cluster, &options, &progress))
+    let outcome = release_args::run_operation(&runtime, rollback(&cluster, &options, &progress))?
         .into_diagnostic()?;
     for notice in &outcome.notices {
         eprintln!("{notice}");

@@ -33,15 +33,14 @@ pub fn run(args: Args, global: &GlobalArgs) -> CliResult {
         wait_for_lock: args.wait_for_lock.unwrap_or_default(),
         ..ApplySettings::default()
     };
-    let (release, result) = runtime
-        .block_on(run_tests(
-            &cluster,
-            global.namespace.as_deref(),
-            &args.name,
-            &settings,
-            &progress,
-        ))
-        .into_diagnostic()?;
+    let tests = run_tests(
+        &cluster,
+        global.namespace.as_deref(),
+        &args.name,
+        &settings,
+        &progress,
+    );
+    let (release, result) = release_args::run_operation(&runtime, tests)?.into_diagnostic()?;
     release_args::print_release(&release, release_args::OutputFormat::Table, true, false)?;
     result.into_diagnostic()?;
     Ok(0)

@@ -78,9 +78,9 @@ pub fn run(args: Args, global: &GlobalArgs) -> CliResult {
             description: args.description.clone(),
             wait_for_lock: args.wait_for_lock.unwrap_or_default(),
         };
-        let outcome = runtime
-            .block_on(uninstall(&cluster, &options, &progress))
-            .into_diagnostic()?;
+        let outcome =
+            release_args::run_operation(&runtime, uninstall(&cluster, &options, &progress))?
+                .into_diagnostic()?;
         if let Some(outcome) = outcome {
             if !outcome.kept.is_empty() {
                 println!("These resources were kept due to the resource policy:");

@@ -118,8 +118,11 @@ pub fn run(args: Args, global: &GlobalArgs) -> CliResult {
     }
     let outcome = match planned {
         // Apply exactly what was shown, refusing if anything moved while the user read it.
-        Some(plan) => runtime.block_on(apply_plan(&cluster, &plan, &options.settings, &progress)),
-        None => runtime.block_on(upgrade(&cluster, &options, &progress)),
+        Some(plan) => release_args::run_operation(
+            &runtime,
+            apply_plan(&cluster, &plan, &options.settings, &progress),
+        )?,
+        None => release_args::run_operation(&runtime, upgrade(&cluster, &options, &progress))?,
     }
     .into_diagnostic()?;
     // `--install` of a release that did not exist installs it; like Helm, it then reports an
@@ -249,9 +252,9 @@ fn run_plan(args: &Args, path: &Path, global: &GlobalArgs) -> CliResult {
     let runtime = super::runtime()?;
     let cluster = release_args::connect(&runtime, global)?;
     let progress = release_args::progress();
-    let outcome = runtime
-        .block_on(apply_plan(&cluster, &plan, &settings, &progress))
-        .into_diagnostic()?;
+    let outcome =
+        release_args::run_operation(&runtime, apply_plan(&cluster, &plan, &settings, &progress))?
+            .into_diagnostic()?;
     if args.apply.output == release_args::OutputFormat::Table {
         println!(
             "Release {:?} has been upgraded from plan {}. Happy Helming!",
