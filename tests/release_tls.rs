@@ -148,3 +148,67 @@ fn a_read_only_token_fails_the_install_at_once_and_leaves_nothing() {
     assert_eq!(raw.status, 200);
     assert_eq!(raw.json()["items"], serde_json::json!([]));
 }
+
+/// A kubeconfig with a token and a plain `http://` server: like kubectl, rudder sends no
+/// credentials over the unencrypted connection, and says so on stderr. A loopback listener
+/// records the request headers it receives.
+#[test]
+fn a_token_is_never_sent_over_plain_http() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::{Arc, Mutex};
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let headers: Arc<Mutex<Vec<String>>> = Arc::default();
+    let seen = headers.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                seen.lock().unwrap().push(line.trim_end().to_string());
+                line.clear();
+            }
+            let body = r#"{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Forbidden","code":403,"message":"recorded"}"#;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:{port}\nusers:\n- name: u\n  user:\n    token: {TOKEN}\ncontexts:\n- name: x\n  context:\n    cluster: c\n    user: u\ncurrent-context: x\n"
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rudder"))
+        .args(["list"])
+        .env("KUBECONFIG", &kubeconfig)
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    let headers = headers.lock().unwrap().clone();
+    assert!(
+        headers.iter().any(|h| h.starts_with("GET ")),
+        "rudder reached the listener: {headers:?}\n{err}"
+    );
+    assert!(
+        !headers
+            .iter()
+            .any(|h| h.to_ascii_lowercase().starts_with("authorization:")),
+        "credentials sent in clear: {headers:?}"
+    );
+    assert!(
+        err.contains(&format!(
+            "warning: the kubeconfig's credentials were not sent to http://127.0.0.1:{port}: the connection is not encrypted"
+        )),
+        "{err}"
+    );
+}

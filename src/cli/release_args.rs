@@ -209,6 +209,9 @@ pub fn connect(runtime: &tokio::runtime::Runtime, global: &GlobalArgs) -> miette
         .block_on(Cluster::connect(&options))
         .into_diagnostic()?;
     cluster.report_retries(|line| write_stderr(&format!("{line}\n")));
+    for warning in cluster.warnings() {
+        write_stderr(&format!("warning: {warning}\n"));
+    }
     Ok(cluster)
 }
 

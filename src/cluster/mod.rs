@@ -189,6 +189,7 @@ pub struct Cluster {
     resources: Arc<RwLock<Option<Arc<Discovery>>>>,
     /// How long requests may take, and who hears about retries.
     budget: Budget,
+    warnings: Vec<String>,
 }
 
 /// A sink for retry lines.
@@ -312,6 +313,16 @@ impl Cluster {
         config.connect_timeout = Some(REQUEST_TIMEOUT);
         let namespace = config.default_namespace.clone();
         let server = config.cluster_url.to_string();
+        let mut warnings = Vec::new();
+        if config.cluster_url.scheme_str() == Some("http") && carries_credentials(&config.auth_info)
+        {
+            // As kubectl: tokens, passwords and client keys travel only over TLS.
+            config.auth_info = kube::config::AuthInfo::default();
+            warnings.push(format!(
+                "the kubeconfig's credentials were not sent to {}: the connection is not encrypted (use an https:// server)",
+                server.trim_end_matches('/')
+            ));
+        }
         let client = Client::try_from(config).map_err(|e| config_error(e.to_string()))?;
         Ok(Cluster {
             client,
@@ -319,7 +330,14 @@ impl Cluster {
             namespace,
             resources: Arc::new(RwLock::new(None)),
             budget: Budget::default(),
+            warnings,
         })
+    }
+
+    /// Warnings about how the cluster is reached (credentials withheld from a plain-HTTP
+    /// server), for the CLI to print once.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// The same cluster for an operation that must end within `budget` from now: every request
@@ -753,6 +771,21 @@ impl Cluster {
         let result = wait::wait_deleted(self, objects, self.bounded(timeout)).await;
         in_full(result, timeout)
     }
+}
+
+/// Whether a kubeconfig user has anything that authenticates: a token, a password, a client
+/// certificate or key, an exec plugin or an auth provider.
+fn carries_credentials(user: &kube::config::AuthInfo) -> bool {
+    user.token.is_some()
+        || user.token_file.is_some()
+        || user.username.is_some()
+        || user.password.is_some()
+        || user.client_certificate.is_some()
+        || user.client_certificate_data.is_some()
+        || user.client_key.is_some()
+        || user.client_key_data.is_some()
+        || user.exec.is_some()
+        || user.auth_provider.is_some()
 }
 
 /// A wait's timeout error names the timeout the user gave, also when the deadline cut it short.
