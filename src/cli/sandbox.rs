@@ -85,7 +85,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> CliResult {
     };
     if (options.token.is_some() || options.read_only_token.is_some()) && !options.tls {
         eprintln!(
-            "warning: kubectl and Helm send bearer tokens only over HTTPS: add --tls to use --token with them"
+            "warning: kubectl, Helm and rudder send bearer tokens only over HTTPS: add --tls to use --token with them"
         );
     }
     serve::run(options, |url, path| {
