@@ -407,3 +407,41 @@ fn tera_division_by_zero_is_an_error_at_its_line() {
     let out = common::ok(&rudder_limited(&["template", path(&chart)], false));
     assert!(out.contains("v: \"3.5 2 1 1.5\""), "{out}");
 }
+
+#[test]
+fn schema_errors_name_the_rule_and_never_the_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = go_chart(dir.path(), "");
+    std::fs::write(
+        chart.join("values.schema.json"),
+        r#"{"type": "object", "additionalProperties": false,
+            "properties": {"b": {"type": "string", "maxLength": 3},
+                           "pin": {"type": "string", "pattern": "^[0-9]{4}$"}}}"#,
+    )
+    .unwrap();
+    let out = rudder_limited(
+        &[
+            "template",
+            path(&chart),
+            "--set",
+            "b=SECRET-B",
+            "--set",
+            "pin=SECRET-PIN",
+            "--set",
+            "extra=SECRET-EXTRA",
+        ],
+        false,
+    );
+    let (stdout, stderr) = (common::stdout(&out), common::stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(".b: maxLength: got 8, want 3"), "{stderr}");
+    assert!(stderr.contains(".pin: pattern: does not match"), "{stderr}");
+    assert!(
+        stderr.contains(".: additionalProperties: \"extra\" not allowed"),
+        "{stderr}"
+    );
+    assert!(
+        !stdout.contains("SECRET") && !stderr.contains("SECRET"),
+        "{stderr}"
+    );
+}

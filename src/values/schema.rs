@@ -138,12 +138,88 @@ fn dotted(pointer: &str) -> String {
         .collect()
 }
 
+/// What rule a value broke, with the schema's numbers and the value's type, length or count —
+/// never the value itself, which may be a password (Helm 4 prints `maxLength: got 8, want 3`).
+/// Schema-given values (enum options, const) and property names may show; user values never.
 fn describe(error: &jsonschema::ValidationError<'_>) -> String {
+    use jsonschema::error::{TypeKind, ValidationErrorKind as K};
+    let instance = error.instance();
+    let count = || match instance.as_ref() {
+        Value::Array(items) => items.len(),
+        Value::Object(map) => map.len(),
+        Value::String(s) => s.chars().count(),
+        _ => 0,
+    };
+    let names = |list: &[String]| {
+        list.iter()
+            .map(|name| format!("{name:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     match error.kind() {
-        jsonschema::error::ValidationErrorKind::Type {
-            kind: jsonschema::error::TypeKind::Single(expected),
-        } => format!("expected {expected}, got {}", json_type(error.instance())),
-        _ => error.to_string(),
+        K::Type {
+            kind: TypeKind::Single(expected),
+        } => format!("expected {expected}, got {}", json_type(instance.as_ref())),
+        K::Type {
+            kind: TypeKind::Multiple(expected),
+        } => format!(
+            "expected one of {}, got {}",
+            expected
+                .iter()
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            json_type(instance.as_ref())
+        ),
+        K::AdditionalProperties { unexpected } => {
+            format!("additionalProperties: {} not allowed", names(unexpected))
+        }
+        K::UnevaluatedProperties { unexpected } => {
+            format!("unevaluatedProperties: {} not allowed", names(unexpected))
+        }
+        K::UnevaluatedItems { unexpected } => {
+            format!("unevaluatedItems: {} items not allowed", unexpected.len())
+        }
+        K::FalseSchema => "not allowed here (the schema is `false`)".to_string(),
+        K::Required { property } => format!("missing property {property}"),
+        K::MaxLength { limit } => format!("maxLength: got {}, want {limit}", count()),
+        K::MinLength { limit } => format!("minLength: got {}, want {limit}", count()),
+        K::MaxItems { limit } => format!("maxItems: got {}, want {limit}", count()),
+        K::MinItems { limit } => format!("minItems: got {}, want {limit}", count()),
+        K::MaxProperties { limit } => format!("maxProperties: got {}, want {limit}", count()),
+        K::MinProperties { limit } => format!("minProperties: got {}, want {limit}", count()),
+        K::AdditionalItems { limit } => format!(
+            "additionalItems: want at most {limit} items, got {}",
+            count()
+        ),
+        K::Maximum { limit } => format!("maximum: must be at most {limit}"),
+        K::Minimum { limit } => format!("minimum: must be at least {limit}"),
+        K::ExclusiveMaximum { limit } => format!("exclusiveMaximum: must be less than {limit}"),
+        K::ExclusiveMinimum { limit } => format!("exclusiveMinimum: must be more than {limit}"),
+        K::MultipleOf { multiple_of } => format!("multipleOf: must be a multiple of {multiple_of}"),
+        K::Enum { options } => format!("enum: must be one of {options}"),
+        K::Constant { expected_value } => format!("const: must be {expected_value}"),
+        K::Pattern { pattern } => format!("pattern: does not match {pattern:?}"),
+        K::Format { format } => format!("format: not a valid {format}"),
+        K::UniqueItems => "uniqueItems: items are not unique".to_string(),
+        K::Contains => "contains: no item matches".to_string(),
+        K::Not { .. } => "not: matches the schema it must not match".to_string(),
+        K::AnyOf { context } => {
+            format!("anyOf: matches none of the {} alternatives", context.len())
+        }
+        K::OneOfNotValid { context } => {
+            format!("oneOf: matches none of the {} alternatives", context.len())
+        }
+        K::OneOfMultipleValid { .. } => "oneOf: matches more than one alternative".to_string(),
+        K::PropertyNames { error } => format!("propertyNames: {}", describe(error)),
+        K::ContentEncoding { content_encoding } => {
+            format!("contentEncoding: not valid {content_encoding}")
+        }
+        K::ContentMediaType { content_media_type } => {
+            format!("contentMediaType: not valid {content_media_type}")
+        }
+        K::FromUtf8 { .. } => "contentEncoding: the decoded bytes are not UTF-8".to_string(),
+        other => format!("{}: the value does not meet it", other.keyword()),
     }
 }
 
@@ -280,6 +356,66 @@ mod tests {
                 .starts_with("broken: values.schema.json is not a valid"),
             "{err}"
         );
+    }
+
+    /// Every kind of violation names its rule, and none shows the value (it may be a password).
+    #[test]
+    fn violations_never_show_the_value() {
+        let secret = "SECRET-hunter2";
+        let c = chart_with(json!({
+            "$schema": "http://json-schema.org/draft-07/schema#",
+            "type": "object",
+            "additionalProperties": false,
+            "properties": {
+                "maxlen": {"type": "string", "maxLength": 3},
+                "minlen": {"type": "string", "minLength": 30},
+                "pattern": {"type": "string", "pattern": "^[0-9]+$"},
+                "enumed": {"enum": ["a", "b"]},
+                "constant": {"const": "x"},
+                "typed": {"type": "integer"},
+                "multi": {"type": ["integer", "boolean"]},
+                "mail": {"type": "string", "format": "email"},
+                "notted": {"not": {"type": "string"}},
+                "any": {"anyOf": [{"type": "integer"}, {"maxLength": 2}]},
+                "one": {"oneOf": [{"type": "string"}, {"minLength": 1}]},
+                "list": {"type": "array", "maxItems": 1, "uniqueItems": true, "contains": {"const": 1}},
+                "obj": {"type": "object", "maxProperties": 0, "propertyNames": {"maxLength": 2}},
+                "nothing": false
+            }
+        }));
+        let values = json!({
+            "maxlen": secret, "minlen": secret, "pattern": secret, "enumed": secret,
+            "constant": secret, "typed": secret, "multi": secret, "mail": secret,
+            "notted": secret, "any": secret, "one": secret,
+            "list": [secret, secret], "obj": {secret: secret}, "nothing": secret,
+            "extra": secret
+        });
+        let err = validate(&c, values.as_object().unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("hunter2"), "{err}");
+        for rule in [
+            ".maxlen: maxLength: got 14, want 3",
+            ".minlen: minLength: got 14, want 30",
+            ".pattern: pattern: does not match \"^[0-9]+$\"",
+            ".enumed: enum: must be one of [\"a\",\"b\"]",
+            ".constant: const: must be \"x\"",
+            ".typed: expected integer, got string",
+            ".multi: expected one of",
+            ".mail: format: not a valid email",
+            ".notted: not:",
+            ".any: anyOf: matches none of the 2 alternatives",
+            ".one: oneOf: matches more than one alternative",
+            ".list: maxItems: got 2, want 1",
+            ".list: uniqueItems",
+            ".list: contains",
+            ".obj: maxProperties: got 1, want 0",
+            ".obj: propertyNames: maxLength: got 14, want 2",
+            ".nothing: not allowed here",
+            ".: additionalProperties: \"extra\" not allowed",
+        ] {
+            assert!(err.contains(rule), "{rule:?} missing from:\n{err}");
+        }
     }
 
     #[test]
