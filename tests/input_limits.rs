@@ -445,3 +445,56 @@ fn schema_errors_name_the_rule_and_never_the_value() {
         "{stderr}"
     );
 }
+
+#[test]
+fn namespaces_and_release_names_are_checked_before_any_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = go_chart(dir.path(), "");
+    let chart = path(&chart);
+    let kubeconfig = dir.path().join("missing-kubeconfig");
+    let kubeconfig = path(&kubeconfig);
+    for (args, needle) in [
+        (
+            vec!["-n", "", "list"],
+            "-n/--namespace \"\" (or RUDDER_NAMESPACE) is not a valid namespace: it is empty",
+        ),
+        (vec!["-n", "..", "status", "web"], "-n/--namespace \"..\""),
+        (vec!["-n", "a/b", "list"], "-n/--namespace \"a/b\""),
+        (vec!["status", ".."], "invalid release name \"..\": "),
+        (vec!["history", "a/b"], "invalid release name \"a/b\": "),
+        (
+            vec!["uninstall", "ok", "../x"],
+            "invalid release name \"../x\": ",
+        ),
+        (
+            vec!["get", "values", "Web"],
+            "invalid release name \"Web\": ",
+        ),
+        (
+            vec!["install", "..", chart],
+            "invalid release name \"..\": ",
+        ),
+        (
+            vec!["upgrade", "a%2Fb", chart],
+            "invalid release name \"a%2Fb\": ",
+        ),
+        (
+            vec!["diff", "upgrade", "..", chart],
+            "invalid release name \"..\": ",
+        ),
+        (
+            vec!["template", "web_1", chart],
+            "invalid release name \"web_1\": ",
+        ),
+    ] {
+        let mut all = vec!["--kubeconfig", kubeconfig];
+        all.extend(args);
+        let err = refused(&all, &[needle]);
+        assert!(
+            !err.contains("cannot use the kubeconfig"),
+            "checked after reading the kubeconfig: {err}"
+        );
+    }
+    // Helm's rule allows dot-separated labels.
+    common::ok(&rudder_limited(&["template", "web.prod", chart], false));
+}

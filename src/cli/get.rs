@@ -34,6 +34,17 @@ pub enum Command {
     Values(ValuesArgs),
 }
 
+impl Command {
+    /// The release this command reads.
+    pub fn target(&self) -> &Target {
+        match self {
+            Command::All(t) | Command::Hooks(t) | Command::Manifest(t) | Command::Notes(t) => t,
+            Command::Metadata(a) => &a.target,
+            Command::Values(a) => &a.target,
+        }
+    }
+}
+
 /// `get metadata` flags.
 #[derive(Debug, clap::Args)]
 pub struct MetadataArgs {

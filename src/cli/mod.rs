@@ -161,6 +161,10 @@ pub fn main() -> ExitCode {
     let cli = parse_command_line();
     let debug = cli.global.debug;
     let global = cli.global;
+    if let Err(report) = check_names(&cli.command, &global) {
+        report_error(&report, debug);
+        return ExitCode::from(1);
+    }
     crate::input::set_max_file_bytes(global.max_file_size);
     crate::render::set_max_output_bytes(
         usize::try_from(global.max_render_size).unwrap_or(usize::MAX),
@@ -203,6 +207,44 @@ pub fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// Checks the namespace and every release name on the command line before any of them reaches a
+/// request path: a namespace is a DNS-1123 label, a release name follows Helm's rule.
+fn check_names(command: &Command, global: &GlobalArgs) -> miette::Result<()> {
+    if let Some(namespace) = &global.namespace {
+        crate::release::validate_namespace(namespace).map_err(|reason| {
+            miette::miette!("-n/--namespace {namespace:?} (or RUDDER_NAMESPACE) is not a valid namespace: {reason}")
+        })?;
+    }
+    // (the flag that gave the name, or "" for a positional release name; the name)
+    let names: Vec<(&str, &str)> = match command {
+        Command::Install(a) if !a.generate_name && a.args.len() == 2 => {
+            vec![("", &a.args[0])]
+        }
+        Command::Template(a) if a.chart.is_some() => vec![("", &a.name)],
+        Command::Upgrade(a) => vec![("", &a.name)],
+        Command::Rollback(a) => vec![("", &a.name)],
+        Command::Uninstall(a) => a.names.iter().map(|n| ("", n.as_str())).collect(),
+        Command::History(a) => vec![("", &a.name)],
+        Command::Status(a) => vec![("", &a.name)],
+        Command::Test(a) => vec![("", &a.name)],
+        Command::Unlock(a) => vec![("", &a.name)],
+        Command::Get(get) => vec![("", &get.target().name)],
+        Command::Diff(diff::Command::Upgrade(a)) => vec![("", &a.name)],
+        Command::Diff(diff::Command::Rollback(a)) => vec![("", &a.name)],
+        Command::Diff(diff::Command::Revision(a)) => vec![("", &a.name)],
+        Command::Diff(diff::Command::Envs(a)) => vec![("--release", &a.release)],
+        Command::Diff(diff::Command::Charts(a)) => vec![("--release", &a.release)],
+        _ => Vec::new(),
+    };
+    for (what, name) in names {
+        crate::release::validate_name(name).map_err(|err| match what {
+            "" => miette::miette!("{err}"),
+            flag => miette::miette!("{flag}: {err}"),
+        })?;
+    }
+    Ok(())
 }
 
 /// `Cli::parse()`, without freeing the command tree afterwards: freeing it costs more than

@@ -256,13 +256,18 @@ pub enum ReleaseError {
     Plan(#[from] plan::PlanError),
 }
 
-/// Checks a release name: a DNS-1123 label (lowercase alphanumerics and `-`, starting and ending
-/// alphanumeric) of at most 53 characters, as Helm requires.
+/// Helm's release name rule (its `validName`), for error messages.
+pub const NAME_RULE: &str =
+    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$ and at most 53 characters";
+
+/// Checks a release name as Helm does: dot-separated DNS-1123 labels (lowercase letters, digits
+/// and `-`, each starting and ending with a letter or digit), 53 characters at most. Checked
+/// before a name goes into any request path.
 pub fn validate_name(name: &str) -> Result<(), ReleaseError> {
     let invalid = |reason: &str| {
         Err(ReleaseError::InvalidName {
             name: name.to_string(),
-            reason: reason.to_string(),
+            reason: format!("{reason} (Helm's rule: {NAME_RULE})"),
         })
     };
     if name.is_empty() {
@@ -271,12 +276,40 @@ pub fn validate_name(name: &str) -> Result<(), ReleaseError> {
     if name.len() > 53 {
         return invalid("it is longer than 53 characters");
     }
-    let ok_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
-    if !name.chars().all(ok_char) {
-        return invalid("only lowercase letters, digits and '-' are allowed");
+    for label in name.split('.') {
+        if let Err(reason) = check_label(label) {
+            return invalid(reason);
+        }
     }
-    if name.starts_with('-') || name.ends_with('-') {
-        return invalid("it must start and end with a letter or digit");
+    Ok(())
+}
+
+/// Checks a namespace: a DNS-1123 label of at most 63 characters, as Kubernetes requires. Checked
+/// before a namespace goes into any request path (`-n ..` would otherwise walk the API's URLs).
+pub fn validate_namespace(namespace: &str) -> Result<(), String> {
+    if namespace.is_empty() {
+        return Err("it is empty (leave the flag out to use the kubeconfig's namespace)".into());
+    }
+    if namespace.len() > 63 {
+        return Err("it is longer than 63 characters".into());
+    }
+    check_label(namespace).map_err(|reason| {
+        format!("{reason} (a namespace is a DNS-1123 label: lowercase letters, digits and '-')")
+    })
+}
+
+/// One DNS-1123 label: lowercase letters, digits and `-`, starting and ending with a letter or
+/// digit.
+fn check_label(label: &str) -> Result<(), &'static str> {
+    if label.is_empty() {
+        return Err("it has an empty part between dots");
+    }
+    let ok_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
+    if !label.chars().all(ok_char) {
+        return Err("only lowercase letters, digits, '-' and '.' are allowed");
+    }
+    if label.starts_with('-') || label.ends_with('-') {
+        return Err("each part must start and end with a letter or digit");
     }
     Ok(())
 }
@@ -318,6 +351,15 @@ mod tests {
         assert!(validate_name("web_1").is_err());
         assert!(validate_name(&"a".repeat(53)).is_ok());
         assert!(validate_name(&"a".repeat(54)).is_err());
+        // Helm's rule allows dot-separated labels, and nothing that walks a URL path.
+        assert!(validate_name("web.prod").is_ok());
+        for bad in ["..", ".", "a..b", "a.", "../x", "a/b", "web.-x", ""] {
+            assert!(validate_name(bad).is_err(), "{bad:?}");
+        }
+        assert!(validate_namespace("kube-system").is_ok());
+        for bad in ["", "..", "a.b", "A", "-a", "a/b", &"a".repeat(64)] {
+            assert!(validate_namespace(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
