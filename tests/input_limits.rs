@@ -498,3 +498,14 @@ fn namespaces_and_release_names_are_checked_before_any_request() {
     // Helm's rule allows dot-separated labels.
     common::ok(&rudder_limited(&["template", "web.prod", chart], false));
 }
+
+#[test]
+fn a_chart_archive_without_end_is_refused_with_the_chart_limit() {
+    refused(
+        &["template", "/dev/zero"],
+        &[
+            "/dev/zero: the archive is larger than the 100 MiB chart limit",
+            "RUDDER_MAX_CHART_SIZE",
+        ],
+    );
+}

@@ -109,10 +109,27 @@ pub fn load(path: &Path) -> Result<Chart, ChartError> {
         let mut allowance = Allowance::from_env(&base)?;
         build_chart(files, &base, "", &mut parsed, &mut allowance)?
     } else {
-        // A chart archive is capped by what it may inflate to (Helm's 100 MiB); compressed it
+        // A chart archive is capped by what it may inflate to (the chart budget); compressed it
         // can only be smaller.
-        let limit = archive::Limits::default().max_total_bytes;
-        let bytes = crate::input::read_file_within(path, limit)?;
+        let shown = path.display().to_string();
+        let limits = archive::Limits::from_env().map_err(|error| ChartError::Archive {
+            path: shown.clone(),
+            error,
+        })?;
+        let bytes =
+            crate::input::read_file_within(path, limits.max_total_bytes).map_err(|error| {
+                match error {
+                    crate::input::InputError::TooLarge { limit, .. } => ChartError::ArchiveLayout {
+                        path: shown.clone(),
+                        message: format!(
+                            "the archive is larger than the {} chart limit; raise it with {}=SIZE",
+                            crate::input::show_size(limit),
+                            archive::MAX_CHART_SIZE_ENV
+                        ),
+                    },
+                    other => other.into(),
+                }
+            })?;
         load_archive_bytes(&bytes, &path.display().to_string())?
     };
     chart.source = path.to_path_buf();
