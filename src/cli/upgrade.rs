@@ -232,8 +232,9 @@ fn run_plan(args: &Args, path: &Path, global: &GlobalArgs) -> CliResult {
             "--plan cannot be combined with --dry-run; `rudder diff upgrade` shows what a plan does"
         ));
     }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| miette::miette!("--plan {}: cannot read: {e}", path.display()))?;
+    let bytes = crate::input::read_file(path).map_err(|e| miette::miette!("--plan: {e}"))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| miette::miette!("--plan {}: not UTF-8 text", path.display()))?;
     let plan: UpgradePlan = serde_json::from_str(&text).map_err(|e| {
         miette::miette!(
             "--plan {}:{}:{}: not an upgrade plan: {e}",

@@ -85,11 +85,12 @@ fn read_declared(chart_dir: &Path) -> Result<Declared, RepoError> {
 }
 
 fn read_yaml<T: serde::de::DeserializeOwned + Default>(path: &Path) -> Result<T, RepoError> {
-    let text = std::fs::read_to_string(path).map_err(|e| RepoError::io("cannot read", path, e))?;
-    let value = crate::yaml::from_str(&text).map_err(|e| RepoError::Parse {
-        path: format!("{}:{}:{}", path.display(), e.line, e.column),
-        message: e.message,
-    })?;
+    let bytes = RepoError::read_input(path)?;
+    let value =
+        crate::yaml::from_str(&crate::chart::text_of(&bytes)).map_err(|e| RepoError::Parse {
+            path: format!("{}:{}:{}", path.display(), e.line, e.column),
+            message: e.message,
+        })?;
     if value.is_null() {
         return Ok(T::default());
     }

@@ -28,6 +28,9 @@ pub use resolve::{
 /// Something went wrong while moving a chart around. Every variant names what it was working on.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum RepoError {
+    /// A local input file is larger than the input file cap.
+    #[error(transparent)]
+    Input(crate::input::InputError),
     /// A local file could not be read or written.
     #[error("{action} {path}: {error}")]
     Io {
@@ -123,6 +126,16 @@ pub enum RepoError {
 }
 
 impl RepoError {
+    /// A chart file read within the input file cap (see [`crate::input`]).
+    pub fn read_input(path: &std::path::Path) -> Result<Vec<u8>, Self> {
+        crate::input::read_file(path).map_err(|error| match error {
+            crate::input::InputError::Read { error, .. } => {
+                RepoError::io("cannot read", path, error)
+            }
+            too_large => RepoError::Input(too_large),
+        })
+    }
+
     /// An [`RepoError::Io`] for `path`.
     pub fn io(action: &'static str, path: impl Into<PathBuf>, error: std::io::Error) -> Self {
         RepoError::Io {

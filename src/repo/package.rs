@@ -113,13 +113,17 @@ fn rewrite_chart_yaml(
 /// by path. Symbolic links are followed, as Helm follows them.
 pub fn collect_files(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, RepoError> {
     let ignore_path = dir.join(".helmignore");
-    let rules = match std::fs::read_to_string(&ignore_path) {
-        Ok(text) => IgnoreRules::parse(&text).map_err(|e| RepoError::Parse {
-            path: format!("{}:{}", ignore_path.display(), e.line),
-            message: e.message,
-        })?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => IgnoreRules::defaults(),
-        Err(e) => return Err(RepoError::io("cannot read", ignore_path, e)),
+    let rules = match RepoError::read_input(&ignore_path) {
+        Ok(bytes) => {
+            IgnoreRules::parse(&crate::chart::text_of(&bytes)).map_err(|e| RepoError::Parse {
+                path: format!("{}:{}", ignore_path.display(), e.line),
+                message: e.message,
+            })?
+        }
+        Err(RepoError::Io { error, .. }) if error.kind() == std::io::ErrorKind::NotFound => {
+            IgnoreRules::defaults()
+        }
+        Err(e) => return Err(e),
     };
     let mut files = Vec::new();
     walk(dir, "", &rules, &mut files, 0)?;
@@ -154,7 +158,7 @@ fn walk(
                 walk(&path, &format!("{rel}/"), rules, out, depth + 1)?;
             }
         } else if meta.is_file() && !rules.is_ignored(&rel, false) {
-            let data = std::fs::read(&path).map_err(|e| RepoError::io("cannot read", &path, e))?;
+            let data = RepoError::read_input(&path)?;
             out.push((rel, data));
         }
     }
