@@ -509,3 +509,62 @@ fn a_chart_archive_without_end_is_refused_with_the_chart_limit() {
         ],
     );
 }
+
+/// install, upgrade and diff render through the same guarded engines as template: a bomb or an
+/// endless recursion in a chart ends in exit 1 there too, and leaves no release behind.
+#[test]
+fn install_upgrade_and_diff_end_bombs_and_recursion_in_an_error() {
+    let sandbox = common::Sandbox::start();
+    let dir = tempfile::tempdir().unwrap();
+    let good = go_chart(dir.path(), "");
+    let tera = tera_chart(
+        dir.path(),
+        &[
+            (
+                "templates/_m.tera",
+                "{% macro r() %}{{ self::r() }}{% endmacro r %}",
+            ),
+            (
+                "templates/cm.yaml",
+                "{% import \"_m.tera\" as m %}x: {{ m::r() }}\n",
+            ),
+        ],
+    );
+    let bomb = dir.path().join("bomb");
+    std::fs::create_dir_all(bomb.join("templates")).unwrap();
+    std::fs::write(
+        bomb.join("Chart.yaml"),
+        "apiVersion: v2\nname: bomb\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        bomb.join("templates/cm.yaml"),
+        "{{ range $i := 100000000 }}aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa{{ end }}\n",
+    )
+    .unwrap();
+    let kubeconfig = path(&sandbox.kubeconfig).to_string();
+    let run = |args: &[&str], needles: &[&str]| {
+        let mut all = vec!["--kubeconfig", kubeconfig.as_str()];
+        all.extend_from_slice(args);
+        refused(&all, needles)
+    };
+    let (tera, bomb, good) = (path(&tera), path(&bomb), path(&good));
+    run(&["install", "rec", tera], &["nested more than 1000 deep"]);
+    run(&["install", "bomb", bomb], &["render limit"]);
+    common::ok(
+        &sandbox
+            .rudder()
+            .args(["install", "web", good])
+            .output()
+            .unwrap(),
+    );
+    run(&["upgrade", "web", tera], &["nested more than 1000 deep"]);
+    run(&["upgrade", "web", bomb], &["render limit"]);
+    run(
+        &["diff", "upgrade", "web", tera],
+        &["nested more than 1000 deep"],
+    );
+    run(&["diff", "upgrade", "web", bomb], &["render limit"]);
+    let list = common::ok(&sandbox.rudder().args(["list", "-q"]).output().unwrap());
+    assert_eq!(list.trim(), "web", "no release left by the failed installs");
+}
