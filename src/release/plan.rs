@@ -4,7 +4,8 @@
 //! Applying a plan never renders again: the objects and the revision record come from the plan.
 //! Before any write it checks that the cluster still is what the plan was computed against —
 //! the release's latest revision, and the `resourceVersion` of every object it touches (an object
-//! that appeared or vanished counts) — and refuses, naming each object that moved.
+//! that appeared or vanished counts; one whose status alone moved does not) — and refuses, naming
+//! each object that moved.
 //!
 //! A plan holds the rendered objects, Secret data included, and the user-supplied values in
 //! clear; whoever writes one must keep it private (the CLI writes it with mode 0600).
@@ -89,6 +90,10 @@ pub struct PlannedObject {
     pub name: String,
     /// The live object's `metadata.resourceVersion` when the plan was made; `null` when absent.
     pub live_resource_version: Option<String>,
+    /// Digest of the live object without its status and server bookkeeping (`resourceVersion`,
+    /// `managedFields`): a controller writing status moves the resourceVersion, not this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live_digest: Option<String>,
     /// Annotated `helm.sh/resource-policy: keep`.
     #[serde(default)]
     pub keep: bool,
@@ -114,6 +119,7 @@ impl PlannedObject {
             namespace: reference.namespace.clone(),
             name: reference.name.clone(),
             live_resource_version: live.and_then(resource_version),
+            live_digest: live.map(content_digest),
             keep,
             object,
         }
@@ -151,6 +157,21 @@ pub enum PlanError {
 pub fn digest(value: &impl Serialize) -> String {
     let bytes = serde_json::to_vec(value).unwrap_or_default();
     format!("sha256:{}", hex::encode(Sha256::digest(&bytes)))
+}
+
+/// `digest` of what an object says apart from its status and the server's bookkeeping, which
+/// controllers rewrite on their own (on a real cluster a Deployment's status moves for seconds
+/// after a rollout; a plan must not be refused for that).
+fn content_digest(object: &Value) -> String {
+    let mut object = object.clone();
+    if let Some(map) = object.as_object_mut() {
+        map.remove("status");
+    }
+    if let Some(meta) = object["metadata"].as_object_mut() {
+        meta.remove("resourceVersion");
+        meta.remove("managedFields");
+    }
+    digest(&object)
 }
 
 fn resource_version(object: &Value) -> Option<String> {
@@ -268,6 +289,11 @@ fn drifted(planned: &PlannedObject, live: Option<&Value>) -> Option<String> {
     let reference = planned.reference();
     match (&planned.live_resource_version, now) {
         (Some(a), Some(b)) if *a == b => None,
+        (Some(_), Some(_))
+            if planned.live_digest.is_some() && planned.live_digest == live.map(content_digest) =>
+        {
+            None
+        }
         (None, None) => None,
         (Some(a), Some(b)) => Some(format!(
             "{reference}: changed (resourceVersion {a} in the plan, {b} now)"
@@ -430,9 +456,33 @@ mod tests {
             namespace: Some("default".into()),
             name: "web".into(),
             live_resource_version: rv.map(str::to_string),
+            live_digest: None,
             keep: false,
             object: None,
         }
+    }
+
+    #[test]
+    fn a_controller_writing_only_status_is_no_drift_but_a_spec_change_is() {
+        // What the real kube-controller-manager does after a rollout: status (and the managed
+        // fields entry of its status writes) move, the resourceVersion with them.
+        let seen = json!({"metadata": {"resourceVersion": "7", "managedFields": [{"manager": "rudder"}]},
+                          "spec": {"replicas": 2}, "status": {"readyReplicas": 1}});
+        let planned = PlannedObject::new(&planned(None).reference(), Some(&seen), false, None);
+        let mut status_only = seen.clone();
+        status_only["metadata"]["resourceVersion"] = json!("9");
+        status_only["metadata"]["managedFields"] =
+            json!([{"manager": "rudder"}, {"manager": "kube-controller-manager"}]);
+        status_only["status"]["readyReplicas"] = json!(2);
+        assert_eq!(drifted(&planned, Some(&status_only)), None);
+
+        let mut scaled = status_only.clone();
+        scaled["metadata"]["resourceVersion"] = json!("10");
+        scaled["spec"]["replicas"] = json!(3);
+        assert_eq!(
+            drifted(&planned, Some(&scaled)).as_deref(),
+            Some("Deployment default/web: changed (resourceVersion 7 in the plan, 10 now)")
+        );
     }
 
     #[test]
