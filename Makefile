@@ -9,7 +9,7 @@ RUDDER_CORPUS ?= $(abspath $(CURDIR)/../shared/corpus)
 export RUDDER_PYTHON := $(PYTHON)
 export RUDDER_CORPUS
 
-.PHONY: all build demo test test-deps venv debs fmt clippy unit e2e conformance bench clean real-cluster real-build
+.PHONY: all build demo test test-deps venv debs fmt clippy unit e2e conformance bench clean real-cluster real-build test-real
 
 all: build
 
@@ -51,6 +51,12 @@ clippy:
 test: test-deps fmt clippy
 	$(CARGO) test --lib --bins --tests -- --test-threads=4
 	@if [ -d "$(RUDDER_CORPUS)" ]; then $(MAKE) conformance; else echo "corpus not found at $(RUDDER_CORPUS): skipping conformance"; fi
+	$(MAKE) test-real
+
+# The real tier: the release suites again, against a real Kubernetes control plane built from Go
+# modules (cached under ~/.cache/rudder/real-cluster). See docs/real-cluster.md.
+test-real:
+	bash scripts/test-real.sh
 
 real-build:
 	bash scripts/real-cluster.sh build

@@ -86,7 +86,7 @@ try_optional() {
   local name=$1
   shift
   if [[ -f $CACHE/$name.error ]]; then
-    log "$name: not built earlier (remove $CACHE/$name.error to retry): $(tail -n 1 "$CACHE/$name.error")"
+    log "$name: not built earlier (remove $CACHE/$name.error to retry): $(grep -v '^go: downloading\|^real-cluster:' "$CACHE/$name.error" | tr -s '\n\t' '  ')"
     return 0
   fi
   if ! step "$name" "$name" "$@" 2>"$CACHE/$name.log"; then

@@ -109,7 +109,7 @@ fn an_image_change_shows_in_every_format_and_secrets_never_leak() {
         match format {
             "diff" => {
                 assert!(
-                    text.contains("default, web, Deployment (apps) has changed:"),
+                    text.contains(&sandbox.ns("default, web, Deployment (apps) has changed:")),
                     "{text}"
                 );
                 assert!(text.contains("20261126-1530"), "{text}");
@@ -127,7 +127,10 @@ fn an_image_change_shows_in_every_format_and_secrets_never_leak() {
                     "{plain}"
                 );
             }
-            "simple" => assert!(text.contains("~ default, web, Deployment (apps)"), "{text}"),
+            "simple" => assert!(
+                text.contains(&sandbox.ns("~ default, web, Deployment (apps)")),
+                "{text}"
+            ),
             "json" => {
                 let doc: serde_json::Value = serde_json::from_str(&text).expect("json output");
                 assert_eq!(doc["changes"], serde_json::json!(true));
@@ -167,7 +170,7 @@ fn a_new_release_is_all_added_with_install_and_an_error_without() {
     );
     let text = ok(&out);
     assert!(
-        text.contains("+ default, fresh-web, Deployment (apps)"),
+        text.contains(&sandbox.ns("+ default, fresh-web, Deployment (apps)")),
         "{text}"
     );
     assert!(!text.contains("~ "), "{text}");
@@ -198,11 +201,11 @@ fn objects_gone_from_the_chart_show_as_removed_live_and_from_release() {
         args.extend(mode);
         let text = ok(&rudder(&sandbox, &args));
         assert!(
-            text.contains("- default, web, HorizontalPodAutoscaler (autoscaling)"),
+            text.contains(&sandbox.ns("- default, web, HorizontalPodAutoscaler (autoscaling)")),
             "{mode:?}: {text}"
         );
         assert!(
-            text.contains("~ default, web, Deployment (apps)"),
+            text.contains(&sandbox.ns("~ default, web, Deployment (apps)")),
             "{mode:?}: {text}"
         );
         assert!(!text.contains(PLANTED));
@@ -236,7 +239,10 @@ fn diff_revision_and_rollback_compare_stored_and_live_state() {
     assert!(stdout(&out).contains("2.0.0"), "{}", stdout(&out));
     let out = rudder(&sandbox, &["diff", "rollback", "web", "1", "-o", "simple"]);
     let text = ok(&out);
-    assert!(text.contains("~ default, web, Deployment (apps)"), "{text}");
+    assert!(
+        text.contains(&sandbox.ns("~ default, web, Deployment (apps)")),
+        "{text}"
+    );
     assert!(!text.contains(PLANTED));
 }
 
@@ -277,7 +283,7 @@ fn envs_and_charts_need_no_cluster() {
 }
 
 /// The rendered objects as one JSON List, with the ownership metadata rudder stamps on apply.
-fn stamped_list(manifest: &str) -> String {
+fn stamped_list(manifest: &str, namespace: &str) -> String {
     let mut items = Vec::new();
     for doc in manifest.split("\n---") {
         let object = rudder::yaml::from_str(doc).expect("rendered YAML");
@@ -285,10 +291,10 @@ fn stamped_list(manifest: &str) -> String {
             continue;
         }
         let mut object = object;
-        object["metadata"]["namespace"] = "default".into();
+        object["metadata"]["namespace"] = namespace.into();
         object["metadata"]["labels"]["app.kubernetes.io/managed-by"] = "Helm".into();
         object["metadata"]["annotations"]["meta.helm.sh/release-name"] = "web".into();
-        object["metadata"]["annotations"]["meta.helm.sh/release-namespace"] = "default".into();
+        object["metadata"]["annotations"]["meta.helm.sh/release-namespace"] = namespace.into();
         items.push(object);
     }
     serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items}).to_string()
@@ -355,11 +361,11 @@ fn changed_objects_agree_with_kubectl_diff_server_side() {
             "--field-manager",
             "rudder",
             "-n",
-            "default",
+            &sandbox.namespace,
             "-f",
             "-",
         ],
-        &stamped_list(&manifest),
+        &stamped_list(&manifest, &sandbox.namespace),
     );
     let theirs: BTreeSet<String> = stdout(&kubectl)
         .lines()
@@ -478,7 +484,7 @@ fn snapshots_of_a_live_upgrade_diff() {
         assert_no_fixture_secret(name, &out);
         insta::assert_snapshot!(
             format!("live_upgrade_{name}"),
-            visible_escapes(&normalise_live(&stdout(&out)))
+            visible_escapes(&normalise_live(&sandbox.unns(&stdout(&out))))
         );
     }
 }
@@ -546,26 +552,6 @@ fn hooks_are_diffed_unless_no_hooks() {
 
 // ---------------------------------------------------------------------------------------------
 // Review, then apply exactly what was reviewed.
-
-fn requests(sandbox: &Sandbox) -> Vec<serde_json::Value> {
-    let answer = sandbox.request("GET", "/sandbox/requests", &[], b"");
-    answer.json()["requests"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
-fn forget_requests(sandbox: &Sandbox) {
-    sandbox.request("DELETE", "/sandbox/requests", &[], b"");
-}
-
-fn writes(requests: &[serde_json::Value]) -> Vec<String> {
-    requests
-        .iter()
-        .filter(|r| !matches!(r["verb"].as_str(), Some("GET" | "get" | "list" | "watch")))
-        .map(|r| format!("{} {}", r["verb"], r["path"]))
-        .collect()
-}
 
 fn deployed_image(sandbox: &Sandbox, name: &str) -> String {
     let out = sandbox.kubectl(&[
@@ -694,7 +680,7 @@ fn a_saved_plan_applies_exactly_and_only_against_its_revision() {
     );
 
     // The release moved on: the old plan is refused, before any write.
-    forget_requests(&sandbox);
+    let mark = sandbox.mark_requests();
     let out = rudder(&sandbox, &["upgrade", "web", "--plan", plan]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -702,7 +688,7 @@ fn a_saved_plan_applies_exactly_and_only_against_its_revision() {
         "{}",
         stderr(&out)
     );
-    assert_eq!(writes(&requests(&sandbox)), Vec::<String>::new());
+    assert_eq!(sandbox.writes_since(&mark), Vec::<String>::new());
 }
 
 #[test]
@@ -744,12 +730,12 @@ fn a_plan_is_refused_naming_objects_changed_since_and_nothing_is_written() {
             plan,
         ],
     );
-    assert!(ok(&out).contains("- default, web, HorizontalPodAutoscaler"));
+    assert!(ok(&out).contains(&sandbox.ns("- default, web, HorizontalPodAutoscaler")));
     ok(&sandbox.kubectl(&["annotate", "configmap", "web", "reviewed=no"]));
     ok(&sandbox.kubectl(&["delete", "horizontalpodautoscaler", "web"]));
     let before = deployed_image(&sandbox, "web");
 
-    forget_requests(&sandbox);
+    let mark = sandbox.mark_requests();
     let out = rudder(&sandbox, &["upgrade", "web", "--plan", plan]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{}{err}", stdout(&out));
@@ -758,15 +744,17 @@ fn a_plan_is_refused_naming_objects_changed_since_and_nothing_is_written() {
         "{err}"
     );
     assert!(
-        err.contains("ConfigMap default/web: changed (resourceVersion"),
+        err.contains(&sandbox.ns("ConfigMap default/web: changed (resourceVersion")),
         "{err}"
     );
     assert!(
-        err.contains("HorizontalPodAutoscaler default/web: deleted since the plan was made"),
+        err.contains(
+            &sandbox.ns("HorizontalPodAutoscaler default/web: deleted since the plan was made")
+        ),
         "{err}"
     );
     assert!(!err.contains(PLANTED));
-    assert_eq!(writes(&requests(&sandbox)), Vec::<String>::new());
+    assert_eq!(sandbox.writes_since(&mark), Vec::<String>::new());
     assert_eq!(deployed_image(&sandbox, "web"), before);
     let history = ok(&rudder(&sandbox, &["history", "web", "-o", "json"]));
     let history: serde_json::Value = serde_json::from_str(&history).unwrap();
@@ -865,7 +853,7 @@ fn upgrade_diff_confirm_asks_on_a_terminal_and_never_hangs_without_one() {
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(
-        text.contains("default, web, Deployment (apps) has changed:"),
+        text.contains(&sandbox.ns("default, web, Deployment (apps) has changed:")),
         "{text}"
     );
     assert!(
@@ -1042,7 +1030,7 @@ fn suppressed_changes_are_shown_as_such_but_never_counted() {
     assert_eq!(run(&[]).status.code(), Some(2));
     let out = run(&["--suppress", "Deployment", "-o", "simple"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
-    assert!(stdout(&out).contains("~ default, web, Deployment (apps) (suppressed)"));
+    assert!(stdout(&out).contains(&sandbox.ns("~ default, web, Deployment (apps) (suppressed)")));
     let out = run(&["--suppress-output-line-regex", "image:|checksum/"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(
@@ -1091,7 +1079,7 @@ fn an_immutable_field_change_is_flagged_in_every_format_and_the_upgrade_does_fai
             .output()
             .expect("run rudder");
         let text = ok(&out);
-        assert!(text.contains(flag), "{format}:\n{text}");
+        assert!(text.contains(&sandbox.ns(flag)), "{format}:\n{text}");
         assert!(!text.contains(PLANTED));
     }
     let out = sandbox

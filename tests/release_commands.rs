@@ -63,7 +63,8 @@ fn exists(sandbox: &Sandbox, args: &[&str]) -> bool {
 
 #[test]
 fn list_history_status_and_get_read_every_revision_namespace_and_format() {
-    let sandbox = Sandbox::start();
+    // `list -A` sees every namespace: no other test's releases may be there.
+    let sandbox = Sandbox::start_exclusive();
     ok(&rudder(
         &sandbox,
         &[
@@ -246,7 +247,10 @@ fn list_history_status_and_get_read_every_revision_namespace_and_format() {
     let status = ok(&rudder(&sandbox, &["status", "alpha", "--show-resources"]));
     assert!(status.contains("REVISION: 2"), "{status}");
     assert!(status.contains("RESOURCES:"), "{status}");
-    assert!(status.contains("Deployment default/alpha-web"), "{status}");
+    assert!(
+        status.contains(&sandbox.ns("Deployment default/alpha-web")),
+        "{status}"
+    );
     let beta = ok(&rudder(&sandbox, &["status", "beta", "-n", "team"]));
     assert!(beta.contains("NAMESPACE: team"), "{beta}");
 
@@ -381,7 +385,8 @@ fn crd_description(sandbox: &Sandbox) -> String {
 
 #[test]
 fn crds_are_skipped_on_request_never_upgraded_implicitly_and_never_deleted() {
-    let sandbox = Sandbox::start();
+    // CRDs are cluster-wide: another test's CRD of the same name would be seen here.
+    let sandbox = Sandbox::start_exclusive();
     let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: crdapp\n";
     let dir = chart(
         &sandbox,
@@ -465,14 +470,29 @@ fn a_failing_hook_job_fails_the_upgrade_with_its_reason_and_no_hooks_skips_it() 
     let dir = hooked_chart(&sandbox);
     let dir = dir.to_str().unwrap();
     ok(&rudder(&sandbox, &["install", "hooked", dir]));
+    // The sandbox fails a Job whose image cannot be pulled (BackoffLimitExceeded); a real Job
+    // keeps its pod in ImagePullBackOff, which is no failure, until the hook's timeout.
+    let expected = match common::target() {
+        common::Target::Sandbox => "pre-upgrade hook Job migrate failed: BackoffLimitExceeded",
+        common::Target::Real => "pre-upgrade hook Job migrate failed: timed out",
+    };
     let failed = rudder(
         &sandbox,
-        &["upgrade", "hooked", dir, "--set", "tag=fail,message=two"],
+        &[
+            "upgrade",
+            "hooked",
+            dir,
+            "--set",
+            "tag=fail,message=two",
+            "--timeout",
+            "15s",
+        ],
     );
     assert_eq!(failed.status.code(), Some(1));
     let err = stderr(&failed);
+    assert!(err.contains(expected), "{err}");
     assert!(
-        err.contains("pre-upgrade hook Job migrate failed: BackoffLimitExceeded"),
+        common::target() == common::Target::Sandbox || err.contains("ImagePullBackOff"),
         "{err}"
     );
     // The hook ran before anything was applied.
@@ -480,10 +500,7 @@ fn a_failing_hook_job_fails_the_upgrade_with_its_reason_and_no_hooks_skips_it() 
     let history = json_of(&rudder(&sandbox, &["history", "hooked", "-o", "json"]));
     assert_eq!(history[1]["status"], "failed");
     let description = history[1]["description"].as_str().unwrap();
-    assert!(
-        description.contains("pre-upgrade hook Job migrate failed: BackoffLimitExceeded"),
-        "{description}"
-    );
+    assert!(description.contains(expected), "{description}");
 
     // --no-hooks: the broken hook is not run, the upgrade goes through.
     ok(&rudder(

@@ -24,9 +24,10 @@ fn json_of(out: &Output) -> Value {
 fn helm(sandbox: &Sandbox, body: &str) -> Value {
     let script = format!(
         "import helm_python, json, os\n\
-         cfg = helm_python.Config(kubeconfig_path=os.environ['KUBECONFIG'], namespace='default')\n\
+         cfg = helm_python.Config(kubeconfig_path=os.environ['KUBECONFIG'], namespace={ns:?})\n\
          def out(x):\n    print(json.dumps(x, default=str))\n\
-         {body}\n"
+         {body}\n",
+        ns = sandbox.namespace
     );
     let text = ok(&sandbox.python(&script));
     serde_json::from_str(text.lines().last().unwrap_or("null")).unwrap()
@@ -92,7 +93,7 @@ fn web_installs_upgrades_rolls_back_and_helm_reads_and_uninstalls_it() {
     );
     assert_eq!(
         meta["metadata"]["annotations"]["meta.helm.sh/release-namespace"],
-        "default"
+        sandbox.namespace.as_str()
     );
 
     ok(&rudder(
@@ -261,8 +262,10 @@ fn existing_objects_of_no_release_are_refused_unless_taken_over() {
     assert!(!refused.status.success());
     let err = stderr(&refused);
     assert!(
-        err.contains("ConfigMap default/owned: belongs to no release")
-            && err.contains("--take-ownership"),
+        err.contains(&format!(
+            "ConfigMap {}/owned: belongs to no release",
+            sandbox.namespace
+        )) && err.contains("--take-ownership"),
         "{err}"
     );
     // Nothing was changed, and no release was recorded.
@@ -372,8 +375,9 @@ fn hooks_run_outside_the_manifest_in_weight_order() {
     let out = rudder(&sandbox, &["install", "hooked", dir]);
     ok(&out);
     let err = stderr(&out);
-    let early = err.find("pre-install hook ConfigMap default/early-hook");
-    let late = err.find("pre-install hook ConfigMap default/late-hook");
+    let ns = &sandbox.namespace;
+    let early = err.find(&format!("pre-install hook ConfigMap {ns}/early-hook"));
+    let late = err.find(&format!("pre-install hook ConfigMap {ns}/late-hook"));
     assert!(early.is_some() && late.is_some() && early < late, "{err}");
     let manifest = ok(&rudder(&sandbox, &["get", "manifest", "hooked"]));
     assert!(
@@ -439,7 +443,10 @@ fn a_failed_wait_marks_the_revision_failed_and_names_the_object() {
     );
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("Deployment default/app"), "{err}");
+    assert!(
+        err.contains(&format!("Deployment {}/app", sandbox.namespace)),
+        "{err}"
+    );
     // The cluster's reason: the pod's waiting reason.
     assert!(err.contains("ImagePullBackOff"), "{err}");
     let history = json_of(&rudder(&sandbox, &["history", "app", "-o", "json"]));
@@ -560,6 +567,11 @@ fn concurrent_upgrades_let_one_hold_the_lock_and_the_other_name_it() {
 
 #[test]
 fn of_two_concurrent_upgrades_one_succeeds_and_the_other_names_the_holder() {
+    if common::sandbox_only(
+        "needs the sandbox's slow rollouts (--rollout-delay 3s) to hold the lock",
+    ) {
+        return;
+    }
     // Rollouts take 3s, so the first upgrade holds the release while it waits.
     let sandbox = Sandbox::start_with(&["--rollout-delay", "3s"]);
     let dir = failing_chart(&sandbox);
@@ -770,8 +782,10 @@ fn immutable_changes_fail_up_front_unless_force_replace() {
     assert!(!refused.status.success());
     let err = stderr(&refused);
     assert!(
-        err.contains("Deployment default/imm: field spec.selector is immutable")
-            && err.contains("--force-replace"),
+        err.contains(&format!(
+            "Deployment {}/imm: field spec.selector is immutable",
+            sandbox.namespace
+        )) && err.contains("--force-replace"),
         "{err}"
     );
     let history = json_of(&rudder(&sandbox, &["history", "imm", "-o", "json"]));
@@ -831,8 +845,10 @@ fn fields_edited_with_kubectl_block_an_upgrade_unless_force_conflicts() {
     assert!(!refused.status.success());
     let err = stderr(&refused);
     assert!(
-        err.contains("Deployment default/fc: .spec.replicas is owned by \"kubectl-patch\"")
-            && err.contains("--force-conflicts"),
+        err.contains(&format!(
+            "Deployment {}/fc: .spec.replicas is owned by \"kubectl-patch\"",
+            sandbox.namespace
+        )) && err.contains("--force-conflicts"),
         "{err}"
     );
     // Refused before anything changed: the ConfigMap (applied before Deployments) is untouched.

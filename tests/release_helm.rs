@@ -17,10 +17,11 @@ const CHART: &str = concat!(
 fn helm(sandbox: &Sandbox, body: &str) -> Value {
     let script = format!(
         "import helm_python, json, os, sys\n\
-         cfg = helm_python.Config(kubeconfig_path=os.environ['KUBECONFIG'], namespace='default')\n\
+         cfg = helm_python.Config(kubeconfig_path=os.environ['KUBECONFIG'], namespace={ns:?})\n\
          chart = {CHART:?}\n\
          def out(x):\n    print(json.dumps(x, default=str))\n\
-         {body}\n"
+         {body}\n",
+        ns = sandbox.namespace
     );
     let output = sandbox.python(&script);
     let text = ok(&output);

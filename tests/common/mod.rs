@@ -1,6 +1,11 @@
 //! Shared harness for end-to-end tests: start a real `rudder sandbox` on loopback and drive it
 //! with real clients (kubectl, the Helm SDK through Python, rudder itself).
 //!
+//! With `RUDDER_TEST_CLUSTER=real` the same tests run against a real Kubernetes control plane
+//! (`scripts/real-cluster.sh`): one cluster per test binary (or the one `RUDDER_REAL_KUBECONFIG`
+//! names), each test in a namespace of its own, so tests that share the cluster cannot see each
+//! other's releases.
+//!
 //! ```ignore
 //! mod common;
 //! let sandbox = common::Sandbox::start();
@@ -9,28 +14,171 @@
 //! ```
 #![allow(dead_code)]
 
+mod real;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-/// A running `rudder sandbox` process, killed on drop.
+/// A running `rudder sandbox` process, killed on drop; or, on the real tier, a namespace of the
+/// shared real cluster, deleted on drop.
 pub struct Sandbox {
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://` on the real cluster).
     pub url: String,
-    /// The kubeconfig the sandbox wrote (cluster, user and context `rudder-sandbox`).
+    /// The kubeconfig the sandbox wrote (cluster, user and context `rudder-sandbox`); on the real
+    /// cluster a copy whose context names this test's namespace.
     pub kubeconfig: PathBuf,
     /// A scratch directory for this test; also `HOME` for the clients (isolates kubectl's cache).
     pub dir: PathBuf,
-    child: Child,
+    /// The namespace releases go to when a command names none.
+    pub namespace: String,
+    /// `None` on the real cluster, which outlives one test.
+    child: Option<Child>,
+    /// A real cluster of this test's own (`start_exclusive`).
+    _private: Option<real::Private>,
     _tmp: tempfile::TempDir,
 }
 
+/// A point in the cluster's request log (`Sandbox::mark_requests`).
+pub struct RequestMark(u64);
+
+/// Which cluster the end-to-end tests run against: `RUDDER_TEST_CLUSTER=sandbox|real`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Sandbox,
+    Real,
+}
+
+/// The cluster this test run targets (default: the sandbox).
+pub fn target() -> Target {
+    match std::env::var("RUDDER_TEST_CLUSTER").as_deref() {
+        Ok("real") => Target::Real,
+        Ok("sandbox") | Ok("") | Err(_) => Target::Sandbox,
+        Ok(other) => panic!("RUDDER_TEST_CLUSTER={other:?}: expected `sandbox` or `real`"),
+    }
+}
+
+/// True (and says so on stderr, uncaptured, so CI's log shows it) when the test cannot run on
+/// the real cluster; the caller returns early. Every such test is listed in docs/real-cluster.md.
+pub fn sandbox_only(why: &str) -> bool {
+    if target() != Target::Real {
+        return false;
+    }
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("a test")
+        .to_string();
+    // Not eprintln!: the test harness captures that, and a skip must be visible in CI's log.
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED on the real cluster: {test}: {why}"
+    );
+    true
+}
+
 impl Sandbox {
-    /// Starts a sandbox on a free port and waits for its ready line.
+    /// Starts a sandbox on a free port and waits for its ready line; on the real tier, a fresh
+    /// namespace of the shared real cluster instead.
     pub fn start() -> Self {
+        if target() == Target::Real {
+            return Self::real();
+        }
         Self::start_with(&[])
+    }
+
+    /// `text` with the namespace `default` (as in `default/web` or `default, web, …`) made this
+    /// test's namespace: expected output written for the sandbox, fit for either cluster.
+    pub fn ns(&self, text: &str) -> String {
+        text.replace("default/", &format!("{}/", self.namespace))
+            .replace("default, ", &format!("{}, ", self.namespace))
+    }
+
+    /// `text` with this test's namespace written `default`, for snapshots shared by both clusters.
+    pub fn unns(&self, text: &str) -> String {
+        if self.namespace == "default" {
+            return text.to_string();
+        }
+        text.replace(&self.namespace, "default")
+    }
+
+    /// For tests that look at the whole cluster (`list -A`, cluster-scoped objects): a sandbox,
+    /// or on the real tier a real cluster of the test's own (about 5 s to start), namespace
+    /// `default`.
+    pub fn start_exclusive() -> Self {
+        if target() != Target::Real {
+            return Self::start_with(&[]);
+        }
+        let private = real::Private::start();
+        let tmp = tempfile::tempdir().expect("create a temporary directory");
+        Sandbox {
+            url: private.cluster.url.clone(),
+            kubeconfig: private.cluster.kubeconfig.clone(),
+            dir: tmp.path().to_path_buf(),
+            namespace: "default".to_string(),
+            child: None,
+            _private: Some(private),
+            _tmp: tmp,
+        }
+    }
+
+    /// Marks the point after which `writes_since` counts: clears the sandbox's request log, or
+    /// notes where the real cluster's audit log ends.
+    pub fn mark_requests(&self) -> RequestMark {
+        if self.child.is_some() {
+            self.request("DELETE", "/sandbox/requests", &[], b"");
+            return RequestMark(0);
+        }
+        RequestMark(real::audit_mark(self.audit_log()))
+    }
+
+    /// Write requests (`VERB path`) the clients of this test sent since `mark`.
+    pub fn writes_since(&self, mark: &RequestMark) -> Vec<String> {
+        if self.child.is_some() {
+            let answer = self.request("GET", "/sandbox/requests", &[], b"");
+            return answer.json()["requests"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|r| !matches!(r["verb"].as_str(), Some("GET" | "get" | "list" | "watch")))
+                .map(|r| format!("{} {}", r["verb"], r["path"]))
+                .collect();
+        }
+        real::writes_since(self.audit_log(), mark.0, &self.namespace)
+    }
+
+    fn audit_log(&self) -> &Path {
+        let cluster = match &self._private {
+            Some(private) => &private.cluster,
+            None => real::cluster(),
+        };
+        cluster.audit_log.as_deref().expect(
+            "counting requests on a real cluster needs its audit log: set RUDDER_REAL_AUDIT_LOG",
+        )
+    }
+
+    /// A namespace of its own on the shared real cluster, with a kubeconfig that selects it.
+    fn real() -> Self {
+        let cluster = real::cluster();
+        let tmp = tempfile::tempdir().expect("create a temporary directory");
+        let dir = tmp.path().to_path_buf();
+        let namespace = real::fresh_namespace();
+        let kubeconfig = dir.join("kubeconfig");
+        let text = std::fs::read_to_string(&cluster.kubeconfig).expect("read the real kubeconfig");
+        std::fs::write(&kubeconfig, real::with_namespace(&text, &namespace))
+            .expect("write the test's kubeconfig");
+        let sandbox = Sandbox {
+            url: cluster.url.clone(),
+            kubeconfig,
+            dir,
+            namespace,
+            child: None,
+            _private: None,
+            _tmp: tmp,
+        };
+        ok(&sandbox.kubectl(&["create", "namespace", &sandbox.namespace]));
+        sandbox
     }
 
     /// Starts a sandbox with extra `rudder sandbox` arguments (e.g. `--state FILE`).
@@ -64,6 +212,7 @@ impl Sandbox {
             Ok(line) => line,
             Err(_) => {
                 let _ = child.kill();
+                let _ = child.wait();
                 panic!("rudder sandbox printed no ready line");
             }
         };
@@ -78,7 +227,9 @@ impl Sandbox {
             url: url.to_string(),
             kubeconfig,
             dir,
-            child,
+            namespace: "default".to_string(),
+            child: Some(child),
+            _private: None,
             _tmp: tmp,
         }
     }
@@ -155,8 +306,18 @@ impl Sandbox {
 
 impl Drop for Sandbox {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        match &mut self.child {
+            Some(child) => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            // The whole private cluster goes.
+            None if self._private.is_some() => {}
+            // The namespace controller finishes the deletion; nobody needs to wait for it.
+            None => {
+                let _ = self.kubectl(&["delete", "namespace", &self.namespace, "--wait=false"]);
+            }
+        }
     }
 }
 
@@ -359,8 +520,12 @@ impl Sandbox {
     /// Stops the sandbox gracefully (SIGTERM) and waits for it to exit; returns whether it
     /// exited successfully.
     pub fn stop(mut self) -> bool {
-        let pid = self.child.id().to_string();
+        let child = self
+            .child
+            .as_mut()
+            .expect("stop() is for a sandbox process, not the shared real cluster");
+        let pid = child.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        self.child.wait().map(|s| s.success()).unwrap_or(false)
+        child.wait().map(|s| s.success()).unwrap_or(false)
     }
 }
