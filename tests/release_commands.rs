@@ -555,7 +555,12 @@ fn uninstall_cascade_orphan_leaves_dependents_and_foreground_removes_them() {
     ));
     let replica_sets = |s: &Sandbox| ok(&s.kubectl(&["get", "replicasets", "-o", "name"]));
     assert!(!replica_sets(&sandbox).trim().is_empty());
-    let out = rudder(&sandbox, &["uninstall", "web", "--cascade", "orphan"]);
+    // --wait: on a real cluster the orphan finalizer holds the Deployment until the garbage
+    // collector has released its ReplicaSets, a moment after the DELETE answered.
+    let out = rudder(
+        &sandbox,
+        &["uninstall", "web", "--cascade", "orphan", "--wait"],
+    );
     assert!(
         stdout(&out).contains("release \"web\" uninstalled"),
         "{}",
