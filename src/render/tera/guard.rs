@@ -16,8 +16,9 @@ use tera::ast::{Expr, ExprVal, FunctionCall, MathExpr, MathOperator, Node, WS};
 use tera::{Template, Tera};
 
 /// How many template and macro calls may be open at once. Tera recurses on the stack for each:
-/// 990 nested macro calls overflowed the main thread's 8 MiB in a debug build, so renders run on
-/// a thread with [`RENDER_STACK_BYTES`] of stack (reserved, not used, until a render needs it).
+/// 990 nested macro calls overflowed the main thread's 8 MiB in a debug build, so charts whose
+/// calls can cycle ([`may_recurse`]) render on a thread with [`RENDER_STACK_BYTES`] of stack
+/// (reserved, not used, until a render needs it).
 pub const MAX_CALL_DEPTH: usize = 1000;
 
 /// Stack for a Tera render: [`MAX_CALL_DEPTH`] nested calls with room to spare.
@@ -343,5 +344,143 @@ impl std::io::Write for CappedOutput {
 
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+/// Whether a template or macro of `tera` can end up calling itself: a cycle among includes and
+/// macro calls (macros matched by name alone, which can only find more cycles than there are).
+/// Without one, nesting is bounded by the number of templates and macros and fits any stack;
+/// with one, renders need [`RENDER_STACK_BYTES`] to reach [`MAX_CALL_DEPTH`].
+pub fn may_recurse(tera: &Tera) -> bool {
+    let mut graph: HashMap<String, Vec<String>> = HashMap::new();
+    for (name, template) in &tera.templates {
+        let mut calls = Vec::new();
+        collect_nodes(&template.ast, &mut calls);
+        graph.insert(format!("t:{name}"), calls);
+        for (macro_name, definition) in &template.macros {
+            let mut calls = Vec::new();
+            collect_nodes(&definition.body, &mut calls);
+            graph
+                .entry(format!("m:{macro_name}"))
+                .or_default()
+                .extend(calls);
+        }
+    }
+    // Depth-first search for a back edge: 1 = on the current path, 2 = finished.
+    fn visit(
+        node: &str,
+        graph: &HashMap<String, Vec<String>>,
+        state: &mut HashMap<String, u8>,
+    ) -> bool {
+        match state.get(node) {
+            Some(1) => return true,
+            Some(_) => return false,
+            None => {}
+        }
+        state.insert(node.to_string(), 1);
+        let cyclic = graph
+            .get(node)
+            .is_some_and(|calls| calls.iter().any(|c| visit(c, graph, state)));
+        state.insert(node.to_string(), 2);
+        cyclic
+    }
+    let mut state = HashMap::new();
+    graph.keys().any(|node| visit(node, &graph, &mut state))
+}
+
+fn collect_nodes(nodes: &[Node], calls: &mut Vec<String>) {
+    for node in nodes {
+        match node {
+            Node::VariableBlock(_, e) => collect_expr(e, calls),
+            // Macro bodies are nodes of their own in the graph.
+            Node::MacroDefinition(..) => {}
+            Node::Include(_, names, _) => calls.extend(names.iter().map(|n| format!("t:{n}"))),
+            Node::Set(_, s) => collect_expr(&s.value, calls),
+            Node::FilterSection(_, f, _) => {
+                f.filter.args.values().for_each(|a| collect_expr(a, calls));
+                collect_nodes(&f.body, calls);
+            }
+            Node::Block(_, b, _) => collect_nodes(&b.body, calls),
+            Node::Forloop(_, f, _) => {
+                collect_expr(&f.container, calls);
+                collect_nodes(&f.body, calls);
+                if let Some(empty) = &f.empty_body {
+                    collect_nodes(empty, calls);
+                }
+            }
+            Node::If(i, _) => {
+                for (_, condition, body) in &i.conditions {
+                    collect_expr(condition, calls);
+                    collect_nodes(body, calls);
+                }
+                if let Some((_, body)) = &i.otherwise {
+                    collect_nodes(body, calls);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn collect_expr(e: &Expr, calls: &mut Vec<String>) {
+    for filter in &e.filters {
+        filter.args.values().for_each(|a| collect_expr(a, calls));
+    }
+    collect_val(&e.val, calls);
+}
+
+fn collect_val(val: &ExprVal, calls: &mut Vec<String>) {
+    match val {
+        ExprVal::Math(MathExpr { lhs, rhs, .. })
+        | ExprVal::Logic(tera::ast::LogicExpr { lhs, rhs, .. })
+        | ExprVal::In(tera::ast::In { lhs, rhs, .. }) => {
+            collect_expr(lhs, calls);
+            collect_expr(rhs, calls);
+        }
+        ExprVal::Test(t) => t.args.iter().for_each(|a| collect_expr(a, calls)),
+        ExprVal::MacroCall(c) => {
+            calls.push(format!("m:{}", c.name));
+            c.args.values().for_each(|a| collect_expr(a, calls));
+        }
+        ExprVal::FunctionCall(c) => c.args.values().for_each(|a| collect_expr(a, calls)),
+        ExprVal::Array(items) => items.iter().for_each(|a| collect_expr(a, calls)),
+        ExprVal::StringConcat(c) => c.values.iter().for_each(|v| collect_val(v, calls)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tera_of(templates: &[(&str, &str)]) -> Tera {
+        let mut tera = Tera::default();
+        tera.add_raw_templates(templates.iter().copied()).unwrap();
+        tera
+    }
+
+    #[test]
+    fn only_call_cycles_need_the_deep_stack() {
+        let helpers =
+            "{% macro a() %}{{ self::b() }}{% endmacro a %}{% macro b() %}b{% endmacro b %}";
+        let flat = tera_of(&[
+            ("_h.tera", helpers),
+            (
+                "x.yaml",
+                "{% import \"_h.tera\" as h %}{{ h::a() }}{% include \"y.yaml\" %}",
+            ),
+            ("y.yaml", "y"),
+        ]);
+        assert!(!may_recurse(&flat));
+        let macro_cycle = tera_of(&[(
+            "_h.tera",
+            "{% macro a(n) %}{% if n > 0 %}{{ self::b(n=n) }}{% endif %}{% endmacro a %}{% macro b(n) %}{{ self::a(n=n - 1) }}{% endmacro b %}",
+        )]);
+        assert!(may_recurse(&macro_cycle));
+        let include_cycle = tera_of(&[
+            ("x.yaml", "{% include \"y.yaml\" %}"),
+            ("y.yaml", "{% if true %}{% include \"x.yaml\" %}{% endif %}"),
+        ]);
+        assert!(may_recurse(&include_cycle));
     }
 }
