@@ -48,7 +48,8 @@ fmt:
 clippy:
 	$(CARGO) clippy --all-targets -- -D warnings
 
-test: test-deps fmt clippy
+# real-build first: tests/real_helm.rs runs the real helm binary on the sandbox tier too.
+test: test-deps real-build fmt clippy
 	$(CARGO) test --lib --bins --tests -- --test-threads=4
 	@if [ -d "$(RUDDER_CORPUS)" ]; then $(MAKE) conformance; else echo "corpus not found at $(RUDDER_CORPUS): skipping conformance"; fi
 	$(MAKE) test-real

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SUITES=${RUDDER_REAL_SUITES:-release_flows release_commands release_helm diff}
+SUITES=${RUDDER_REAL_SUITES:-release_flows release_commands release_helm diff real_helm}
 CARGO=${CARGO:-cargo}
 
 start=$(date +%s)
