@@ -568,3 +568,22 @@ fn install_upgrade_and_diff_end_bombs_and_recursion_in_an_error() {
     let list = common::ok(&sandbox.rudder().args(["list", "-q"]).output().unwrap());
     assert_eq!(list.trim(), "web", "no release left by the failed installs");
 }
+
+#[test]
+fn an_endless_password_on_stdin_is_refused_with_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().to_str().unwrap();
+    refused_with(
+        &[
+            "pull",
+            "http://127.0.0.1:9/charts/web-0.1.0.tgz",
+            "--username",
+            "u",
+            "--password-stdin",
+            "--destination",
+            home,
+        ],
+        true,
+        &["the password on stdin (--password-stdin) is larger than the 5 MiB limit"],
+    );
+}

@@ -1,6 +1,5 @@
 //! Flags shared by the commands that talk to chart repositories and registries, with Helm's names.
 
-use std::io::Read;
 use std::path::PathBuf;
 
 use crate::repo::HttpOptions;
@@ -47,10 +46,10 @@ impl TransportArgs {
                     "--password and --password-stdin are mutually exclusive"
                 ));
             }
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .map_err(|e| miette::miette!("cannot read the password from stdin: {e}"))?;
+            let bytes = crate::input::read_stdin("the password on stdin (--password-stdin)")
+                .map_err(|e| miette::miette!("{e}"))?;
+            let text = String::from_utf8(bytes)
+                .map_err(|_| miette::miette!("--password-stdin: the password is not UTF-8 text"))?;
             password = Some(text.trim_end_matches(['\r', '\n']).to_string());
         }
         if password.is_some() && self.username.is_none() {
