@@ -140,37 +140,33 @@ fn rudder_lists_rolls_back_upgrades_and_uninstalls_a_release_helm_made_and_helm_
         json!([[1, "superseded"], [2, "superseded"], [3, "deployed"], {"message": "one"}])
     );
 
-    // rudder upgrades Helm's release: Helm's field manager applied these fields, so rudder
-    // forces them (a previous applier of the release).
+    // rudder upgrades Helm's release under Helm's own field manager (here the SDK program's):
+    // one applier, so Helm upgrades it again without force-conflicts. (A release rudder
+    // installed is rudder's: Helm needs force-conflicts there, tests/real_helm.rs.)
     ok(&rudder(
         &sandbox,
         &["upgrade", "demo", CHART, "--set", "message=three"],
     ));
     assert_eq!(configmap_message(&sandbox), "three");
-
-    // Helm 4 upgrades rudder's release only with force-conflicts, as with any other applier:
-    // without it the server refuses the fields rudder owns, and Helm records a failed revision.
-    let refused = helm(
-        &sandbox,
-        "try:\n    cfg.upgrade(chart, 'demo', {'message': 'four'})\n    out('upgraded')\n\
-         except helm_python.HelmError as e:\n    out(str(e))",
-    );
-    let refused = refused.as_str().unwrap_or_default().to_string();
+    let managers = ok(&sandbox.kubectl(&[
+        "get",
+        "configmap",
+        "demo-config",
+        "--show-managed-fields",
+        "-o",
+        "jsonpath={.metadata.managedFields[*].manager}",
+    ]));
+    // One manager, the SDK program's name (`python` or `python3`, whichever ran it).
     assert!(
-        refused.contains("conflict with \"rudder\"") && refused.contains(".data.message"),
-        "{refused}"
+        managers.starts_with("python") && !managers.contains(' '),
+        "{managers}"
     );
-    // helm_python 0.2.2 does not name `force_conflicts` as a keyword; its native options take it,
-    // as `helm upgrade --force-conflicts` does.
-    let forced = helm(
+    let upgraded = helm(
         &sandbox,
-        "from helm_python import _native\n\
-         handle, ref = cfg._chart_args(chart)\n\
-         _native.call_string('helm_upgrade', cfg._raw(), cfg._context_arg(None), handle, ref, \
-         'demo', json.dumps({'message': 'four'}), json.dumps({'force_conflicts': True}))\n\
+        "cfg.upgrade(chart, 'demo', {'message': 'four'})\n\
          out([[h['revision'], h['status']] for h in cfg.history('demo')][-1])",
     );
-    assert_eq!(forced, json!([6, "deployed"]));
+    assert_eq!(upgraded, json!([5, "deployed"]));
     assert_eq!(configmap_message(&sandbox), "four");
     let history: Value =
         serde_json::from_str(&ok(&rudder(&sandbox, &["history", "demo", "-o", "json"]))).unwrap();
@@ -187,7 +183,6 @@ fn rudder_lists_rolls_back_upgrades_and_uninstalls_a_release_helm_made_and_helm_
             "superseded",
             "superseded",
             "superseded",
-            "failed",
             "deployed"
         ]
     );

@@ -523,12 +523,23 @@ impl Cluster {
 
     /// Server-side applies `obj` with field manager `rudder`; returns the object as stored.
     pub async fn apply(&self, obj: &Value, options: ApplyOptions) -> Result<Value, ClusterError> {
+        self.apply_as(obj, options, FIELD_MANAGER).await
+    }
+
+    /// `apply` under another field manager: the one that applied a release before rudder took
+    /// it over (see `release::apply`), so ownership is not split between two managers.
+    pub async fn apply_as(
+        &self,
+        obj: &Value,
+        options: ApplyOptions,
+        manager: &str,
+    ) -> Result<Value, ClusterError> {
         let reference = ObjectRef::of(obj);
         let resource = self
             .resolve(&reference.api_version, &reference.kind)
             .await?;
         let api = self.dynamic_api(&resource, reference.namespace.as_deref());
-        let mut params = PatchParams::apply(FIELD_MANAGER);
+        let mut params = PatchParams::apply(manager);
         params.force = options.force;
         params.dry_run = options.dry_run;
         let what = format!("PATCH {}/{}", resource.api.plural, reference.name);

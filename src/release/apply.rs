@@ -135,6 +135,27 @@ fn managers(live: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The field manager to apply `live` with: rudder's own, unless another tool alone applied the
+/// object so far (Helm: `helm`, or an SDK program's name). Then rudder keeps that manager: two
+/// appliers of the same release split the ownership of lists the server fills with defaults
+/// (a StatefulSet's `volumeClaimTemplates`), and the one that does not force — Helm — is refused
+/// on its next upgrade or rollback even with unchanged values (a real kube-apiserver does it).
+pub(crate) fn apply_manager(live: Option<&Value>) -> String {
+    let mut appliers: Vec<String> = live
+        .map(managers)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(_, op)| op == "Apply")
+        .map(|(m, _)| m)
+        .collect();
+    appliers.sort();
+    appliers.dedup();
+    match appliers.as_slice() {
+        [only] if !only.is_empty() && only != FIELD_MANAGER => only.clone(),
+        _ => FIELD_MANAGER.to_string(),
+    }
+}
+
 /// Whether tools other than appliers (kubectl edit/scale, controllers) own fields of the object.
 fn has_update_managers(live: &Value) -> bool {
     managers(live)
@@ -279,13 +300,15 @@ pub(crate) async fn check(ctx: &Context<'_>, desired: &[Desired]) -> Result<Plan
             objects: not_ours,
         });
     }
+    let live_ref = &live;
     let results = futures::stream::iter(to_dry_run)
         .map(|d| async move {
             let options = ApplyOptions {
                 force: false,
                 dry_run: true,
             };
-            (d, ctx.cluster.apply(&d.object, options).await)
+            let manager = apply_manager(live_ref.get(&d.reference));
+            (d, ctx.cluster.apply_as(&d.object, options, &manager).await)
         })
         .buffer_unordered(ctx.settings.concurrency.max(1))
         .collect::<Vec<_>>()
@@ -357,7 +380,8 @@ pub(crate) async fn apply_all(
         let results = futures::stream::iter(group)
             .map(|d| {
                 let replace = replace.contains(&d.reference);
-                async move { (d, apply_one(ctx, d, replace, dry_run).await) }
+                let manager = apply_manager(live.get(&d.reference));
+                async move { (d, apply_one(ctx, d, &manager, replace, dry_run).await) }
             })
             .buffer_unordered(ctx.settings.concurrency.max(1))
             .collect::<Vec<_>>()
@@ -400,6 +424,7 @@ pub(crate) async fn apply_all(
 async fn apply_one(
     ctx: &Context<'_>,
     d: &Desired,
+    manager: &str,
     replace: bool,
     dry_run: bool,
 ) -> Result<(), ReleaseError> {
@@ -411,7 +436,7 @@ async fn apply_one(
         recreate(ctx, d).await?;
         return Ok(());
     }
-    match ctx.cluster.apply(&d.object, options).await {
+    match ctx.cluster.apply_as(&d.object, options, manager).await {
         Ok(_) => Ok(()),
         Err(e) if is_immutable_error(&e) && !dry_run => {
             if ctx.settings.force_replace {
@@ -491,6 +516,27 @@ pub(crate) async fn delete_objects(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_release_another_tool_alone_applied_keeps_its_field_manager() {
+        let with = |entries: Value| json!({"metadata": {"managedFields": entries}});
+        let helm = json!({"manager": "helm", "operation": "Apply"});
+        let rudder = json!({"manager": "rudder", "operation": "Apply"});
+        let kcm_status = json!({"manager": "kube-controller-manager", "operation": "Update", "subresource": "status"});
+        let kubectl_edit = json!({"manager": "kubectl-edit", "operation": "Update"});
+        assert_eq!(apply_manager(None), "rudder");
+        assert_eq!(
+            apply_manager(Some(&with(json!([helm, kcm_status, kubectl_edit])))),
+            "helm"
+        );
+        // Once rudder applied under its own name, or two appliers share it: rudder's.
+        assert_eq!(apply_manager(Some(&with(json!([helm, rudder])))), "rudder");
+        let sdk = json!({"manager": "python3", "operation": "Apply"});
+        assert_eq!(apply_manager(Some(&with(json!([helm, sdk])))), "rudder");
+        // Client-side apply (Helm 3) leaves Update entries only.
+        let csa = json!({"manager": "helm", "operation": "Update"});
+        assert_eq!(apply_manager(Some(&with(json!([csa])))), "rudder");
+    }
 
     #[test]
     fn stamps_helm_ownership() {
