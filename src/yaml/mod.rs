@@ -42,7 +42,7 @@ impl YamlError {
             .location()
             .map(|loc| (loc.line() as usize, loc.column() as usize))
             .unwrap_or((0, 0));
-        if let serde_saphyr::Error::Budget { breach, .. } = err.without_snippet() {
+        if let serde_saphyr::Error::Budget { breach, .. } = innermost(&err) {
             return YamlError {
                 line,
                 column,
@@ -62,6 +62,17 @@ impl YamlError {
     }
 }
 
+/// The error under snippet and alias wrappers: a limit breached while replaying an alias
+/// arrives wrapped in the alias's locations.
+fn innermost(mut err: &serde_saphyr::Error) -> &serde_saphyr::Error {
+    while let serde_saphyr::Error::AliasError { error, .. }
+    | serde_saphyr::Error::WithSnippet { error, .. } = err
+    {
+        err = error;
+    }
+    err
+}
+
 /// A breached reading limit in words: which limit, its number, and what to do.
 fn budget_message(breach: &serde_saphyr::budget::BudgetBreach) -> String {
     use serde_saphyr::budget::BudgetBreach as B;
@@ -72,7 +83,11 @@ fn budget_message(breach: &serde_saphyr::budget::BudgetBreach) -> String {
         B::Nodes { .. } | B::Events { .. } => format!(
             "holds more than {MAX_NODES} YAML nodes (rudder's fixed limit for one document); split it into several files"
         ),
-        B::Aliases { .. } | B::Anchors { .. } | B::AliasAnchorRatio { .. } => {
+        B::Aliases { .. }
+        | B::Anchors { .. }
+        | B::AliasAnchorRatio { .. }
+        | B::RecordedAnchorEvents { .. }
+        | B::RecordedAnchorBytes { .. } => {
             "expands aliases (*name) far more than it defines anchors (&name), as a YAML bomb does; write the values out instead".to_string()
         }
         B::Documents { documents } => {
@@ -81,7 +96,8 @@ fn budget_message(breach: &serde_saphyr::budget::BudgetBreach) -> String {
         B::ScalarBytes { .. } => {
             "holds more than 64 MiB of text (rudder's fixed limit for one YAML document)".to_string()
         }
-        other => format!("exceeds a fixed limit of rudder's YAML reader ({other:?})"),
+        // Never a Debug dump: the user can act on "which file", not on a field name.
+        _ => "exceeds a fixed size limit of rudder's YAML reader; split or simplify it".to_string(),
     }
 }
 
