@@ -84,13 +84,13 @@ pub enum ValuesError {
     File(#[from] ChartError),
     #[error(transparent)]
     Input(#[from] crate::input::InputError),
-    #[error("{flag} {expression:?}: {error}")]
+    #[error("{flag} {}: {error}", excerpt(expression))]
     Set {
         flag: &'static str,
         expression: String,
         error: StrvalsError,
     },
-    #[error("--set-json {expression:?}: invalid JSON object: {message}")]
+    #[error("--set-json {}: invalid JSON object: {message}", excerpt(expression))]
     SetJsonObject { expression: String, message: String },
     #[error("{chart}: found in Chart.yaml, but missing in charts/ directory: {}", missing.join(", "))]
     MissingDependencies { chart: String, missing: Vec<String> },
@@ -98,6 +98,18 @@ pub enum ValuesError {
     Coalesce(#[from] coalesce::CoalesceError),
     #[error(transparent)]
     Schema(#[from] schema::SchemaError),
+}
+
+/// An expression quoted for an error: at most 200 characters of it, so a hostile
+/// 100,000-character argument does not become a 100 KB message (the column still points in).
+fn excerpt(expression: &str) -> String {
+    const SHOWN: usize = 200;
+    let total = expression.chars().count();
+    if total <= SHOWN {
+        return format!("{expression:?}");
+    }
+    let head: String = expression.chars().take(SHOWN).collect();
+    format!("{head:?}… ({total} characters)")
 }
 
 fn available_text(available: &[String]) -> String {

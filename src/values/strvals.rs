@@ -76,6 +76,7 @@ pub fn parse_into(
         input: expr.chars().collect(),
         pos: 0,
         mode,
+        list_depth: 0,
     };
     loop {
         match parser.key(dest, 0) {
@@ -188,6 +189,8 @@ struct Parser<'a> {
     input: Vec<char>,
     pos: usize,
     mode: ValueMode<'a>,
+    /// How many `[` deep the current list item is.
+    list_depth: usize,
 }
 
 impl Parser<'_> {
@@ -326,6 +329,16 @@ impl Parser<'_> {
             }
             Some('[') => {
                 let next = self.index()?;
+                // Each `[` recurses: without a bound, `a[0][0]…` ten thousand deep overflows
+                // the stack (an abort, not an error). Values deeper than YAML allows are of no
+                // use anyway.
+                self.list_depth += 1;
+                if self.list_depth > crate::yaml::MAX_DEPTH {
+                    return fail(format!(
+                        "lists nested more than {} levels deep (rudder's fixed limit for values nesting)",
+                        crate::yaml::MAX_DEPTH
+                    ));
+                }
                 let i = index as usize;
                 let mut inner = match list.get_mut(i) {
                     Some(Value::Array(existing)) => std::mem::take(existing),
@@ -333,6 +346,7 @@ impl Parser<'_> {
                     Some(other) => return fail(not_a(&format!("[{index}]"), other, "list")),
                 };
                 let result = self.list_item(&mut inner, next, level);
+                self.list_depth -= 1;
                 match result {
                     Ok(()) => set_index(list, index, Value::Array(inner)),
                     Err(stop) => {
@@ -677,6 +691,15 @@ mod tests {
         assert_eq!(set_("a[0]"), json!({"a": []}));
         assert_eq!(set_("a[1"), json!({}));
         assert_eq!(set_("=1"), json!({}));
+    }
+
+    #[test]
+    fn lists_nested_past_the_limit_are_refused_without_overflowing_the_stack() {
+        let deep = format!("a{}=1", "[0]".repeat(10_000));
+        let err = parse(&deep).unwrap_err();
+        assert!(err.message.contains("nested more than 1000"), "{err}");
+        let fine = format!("a{}=1", "[0]".repeat(999));
+        assert!(parse(&fine).is_ok());
     }
 
     #[test]
