@@ -257,7 +257,13 @@ fn parse_command_line() -> Cli {
             Cli::from_arg_matches_mut(&mut matches).map_err(|err| err.format(&mut command))
         });
     std::mem::forget(command);
-    parsed.unwrap_or_else(|err| err.exit())
+    parsed.unwrap_or_else(|err| {
+        // clap exits 2 on a usage error, but 2 means "changes found" under
+        // `--detailed-exitcode`: a bad command line is an error like any other (1, as in Helm).
+        let code = if err.use_stderr() { 1 } else { 0 };
+        let _ = err.print();
+        std::process::exit(code)
+    })
 }
 
 /// Prints an error and its causes on stderr, once.
