@@ -228,9 +228,8 @@ fn write_output_dir(
     }
     let mut written: Vec<PathBuf> = Vec::new();
     for (path, text) in &files {
-        let result = path
-            .parent()
-            .map_or(Ok(()), std::fs::create_dir_all)
+        let result = refuse_links_below(dir, path)
+            .and_then(|()| path.parent().map_or(Ok(()), std::fs::create_dir_all))
             .and_then(|()| std::fs::write(path, text));
         if let Err(err) = result {
             for done in &written {
@@ -244,6 +243,30 @@ fn write_output_dir(
         println!("wrote {}", path.display());
     }
     Ok(0)
+}
+
+/// Fails when a part of `path` below `dir` is a symbolic link: one planted in an existing
+/// output folder (a checked-out `rendered/web -> ~/.ssh`) would otherwise take the write outside
+/// `--output-dir`.
+fn refuse_links_below(dir: &Path, path: &Path) -> std::io::Result<()> {
+    let Ok(relative) = path.strip_prefix(dir) else {
+        return Ok(());
+    };
+    let mut current = dir.to_path_buf();
+    for part in relative.components() {
+        current.push(part);
+        match std::fs::symlink_metadata(&current) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(std::io::Error::other(format!(
+                    "{} is a symbolic link: refusing to write through it",
+                    current.display()
+                )));
+            }
+            // Missing parts are created as plain folders below.
+            Ok(_) | Err(_) => {}
+        }
+    }
+    Ok(())
 }
 
 /// Where a document of `source` (`CHART/templates/x.yaml`) goes below `dir`. Sources come from
