@@ -89,7 +89,8 @@ fn faults_during_install_upgrade_and_diff() {
         kubeconfig: Some(sandbox.kubeconfig.clone()),
     };
     let started = std::time::Instant::now();
-    let (total, failures) = cluster::run_faults(&sandbox, &ctx, THREADS);
+    // Fault cases mostly wait (retries, timeouts, hanging requests): more at once.
+    let (total, failures) = cluster::run_faults(&sandbox, &ctx, 3 * THREADS);
     harness::report("faults", total, &failures, started.elapsed());
     assert_held("faults", &failures);
 }
@@ -146,7 +147,7 @@ fn concurrency_and_kill_9() {
 /// The probes that break an invariant until another helper's change lands (each says why):
 /// `cargo test --test hostile_probes -- --ignored` shows which still do.
 #[test]
-#[ignore = "pending on issue 19 work in progress (recursion limits, Tera render budget, Tera arithmetic); each probe says why"]
+#[ignore = "pending on issue 19 work in progress (Go template recursion, release records a failing store leaves pending, uninstall racing upgrade); each probe says why"]
 fn pending_probes() {
     let local = harness::only_pending(charts::template_probes());
     let mut failures = run_category("pending", &Ctx::default(), &local, THREADS);
