@@ -65,7 +65,11 @@ fn render_chart(
     out: &mut BTreeMap<String, String>,
 ) -> Result<(), RenderError> {
     let sources = collect_sources(chart, prefix)?;
-    let tera = build_tera(chart, options, &sources)?;
+    let mut tera = build_tera(chart, options, &sources)?;
+    let may_recurse = guard::may_recurse(&tera);
+    if may_recurse {
+        guard::guard_calls(&mut tera);
+    }
     let mut context = Context::new();
     context.insert("Values", values);
     context.insert("Release", &release_object(options));
@@ -92,7 +96,7 @@ fn render_chart(
     // Tera recurses on the stack for each nested template and macro call. Templates that can
     // call themselves render on a thread with a stack for `guard::MAX_CALL_DEPTH` calls; the
     // rest (nearly every chart) on this one, sparing a thread start (~90 µs) per render.
-    let rendered = if guard::may_recurse(&tera) {
+    let rendered = if may_recurse {
         let mut theirs = context.clone();
         std::thread::scope(|scope| {
             match std::thread::Builder::new()
@@ -204,7 +208,7 @@ fn add_templates(tera: &mut Tera, sources: &[Source<'_>]) -> tera::Result<()> {
     for (source, template) in sources.iter().zip(parsed) {
         let mut template = template
             .map_err(|e| tera::Error::chain(format!("Failed to parse '{}'", source.name), e))?;
-        guard::instrument(&mut template, &source.name);
+        guard::instrument(&mut template);
         tera.templates.insert(source.name.clone(), template);
     }
     tera.build_inheritance_chains()?;

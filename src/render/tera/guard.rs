@@ -2,8 +2,9 @@
 //!
 //! - a depth limit on nested template and macro calls: Tera has none, so a macro that calls
 //!   itself without end, or a template that includes itself, overflowed the stack and aborted
-//!   the process. Each template and macro body is wrapped in calls to [`ENTER`] and [`LEAVE`],
-//!   which keep the chain of calls and end the render past [`MAX_CALL_DEPTH`] with that chain;
+//!   the process. In a chart whose calls can cycle, each template and macro body is wrapped in
+//!   calls to [`ENTER`] and [`LEAVE`], which keep the chain of calls and end the render past
+//!   [`MAX_CALL_DEPTH`] with that chain;
 //! - division and remainder by zero are errors: Tera renders `1/0` as `NaN`. Each `/` and `%`
 //!   becomes a call to [`DIVIDE`], which refuses a zero divisor and otherwise computes what Tera
 //!   would.
@@ -126,19 +127,28 @@ fn divide(args: &HashMap<String, Value>) -> tera::Result<Value> {
         .ok_or_else(|| tera::Error::msg(format!("{l} {operator} {r} is not a finite number")))
 }
 
-/// Adds the guards to a template parsed as `name`.
-pub fn instrument(template: &mut Template, name: &str) {
-    let whole_template = template.parent.is_none();
+/// Turns a parsed template's `/` and `%` into [`DIVIDE`] calls.
+pub fn instrument(template: &mut Template) {
     rewrite_nodes(&mut template.ast);
-    if whole_template {
-        wrap(&mut template.ast, name.to_string());
-    }
-    for (macro_name, definition) in template.macros.iter_mut() {
+    for definition in template.macros.values_mut() {
         rewrite_nodes(&mut definition.body);
-        wrap(&mut definition.body, format!("macro {macro_name} ({name})"));
     }
     for block in template.blocks.values_mut() {
         rewrite_nodes(&mut block.body);
+    }
+}
+
+/// Wraps every template and macro body of `tera` in [`ENTER`] and [`LEAVE`] calls, for charts
+/// whose calls can cycle ([`may_recurse`]); other charts' nesting is bounded already, and spared
+/// the two calls per template and macro.
+pub fn guard_calls(tera: &mut Tera) {
+    for (name, template) in tera.templates.iter_mut() {
+        if template.parent.is_none() {
+            wrap(&mut template.ast, name.clone());
+        }
+        for (macro_name, definition) in template.macros.iter_mut() {
+            wrap(&mut definition.body, format!("macro {macro_name} ({name})"));
+        }
     }
 }
 

@@ -396,8 +396,8 @@ fn parallel_parse_keeps_every_template() {
     sequential
         .add_raw_templates(templates.iter().map(|(n, t)| (n, guard_required(t))))
         .unwrap();
-    for (name, template) in sequential.templates.iter_mut() {
-        super::guard::instrument(template, name);
+    for template in sequential.templates.values_mut() {
+        super::guard::instrument(template);
     }
     for (name, template) in &tera.templates {
         assert_eq!(template.ast, sequential.templates[name].ast, "{name}");
