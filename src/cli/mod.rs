@@ -273,7 +273,34 @@ fn report_error(report: &miette::Report, debug: bool) {
         return;
     }
     let causes = std::iter::successors(report.source(), |cause| cause.source());
-    eprintln!("{}", error_text(&report.to_string(), causes));
+    eprintln!("{}", elide_middle(error_text(&report.to_string(), causes)));
+}
+
+/// Longest error printed whole without `--debug`. A template that includes itself a thousand
+/// times builds a chain of ~100 KB (Helm prints it all); what a user acts on is its start (which
+/// template, where) and its end (the root cause), so the repeated middle is left out.
+const MAX_ERROR_BYTES: usize = 8 * 1024;
+
+/// `text`, or its first and last 3 KiB around a note of how much was left out.
+fn elide_middle(text: String) -> String {
+    if text.len() <= MAX_ERROR_BYTES {
+        return text;
+    }
+    let keep = 3 * 1024;
+    let mut head_end = keep;
+    while !text.is_char_boundary(head_end) {
+        head_end -= 1;
+    }
+    let mut tail_start = text.len() - keep;
+    while !text.is_char_boundary(tail_start) {
+        tail_start += 1;
+    }
+    format!(
+        "{}\n  … {} bytes left out (run with --debug to see the whole error) …\n{}",
+        &text[..head_end],
+        tail_start - head_end,
+        &text[tail_start..]
+    )
 }
 
 /// `Error: MESSAGE` and one `caused by:` line per cause, leaving out causes whose text is already
@@ -339,6 +366,17 @@ mod tests {
         Embeds(#[from] Leaf),
         #[error("cannot load chart")]
         Wraps(#[source] Leaf),
+    }
+
+    #[test]
+    fn a_long_error_keeps_its_start_and_end() {
+        let long = format!("Error: start{}ROOT CAUSE é", "é…".repeat(10_000));
+        let short = elide_middle(long.clone());
+        assert!(short.len() < MAX_ERROR_BYTES, "{}", short.len());
+        assert!(short.starts_with("Error: start"));
+        assert!(short.ends_with("ROOT CAUSE é"));
+        assert!(short.contains("bytes left out (run with --debug to see the whole error)"));
+        assert_eq!(elide_middle("Error: short".into()), "Error: short");
     }
 
     #[test]

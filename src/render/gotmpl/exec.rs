@@ -12,6 +12,10 @@ use crate::render::Lookup;
 
 /// Helm's limit on nested `include`s of one template name.
 const MAX_INCLUDE_DEPTH: usize = 1000;
+/// How deeply `tpl` calls may nest. Go has no such limit (a `tpl` that renders itself grows
+/// Helm's goroutine stack until the runtime aborts); each level here costs a parse and an
+/// execution frame, so an explicit bound turns the same chart into an error instead.
+const MAX_TPL_DEPTH: usize = 1000;
 /// Go's limit on template call depth (`maxExecDepth`).
 const MAX_EXEC_DEPTH: usize = 100_000;
 
@@ -214,6 +218,8 @@ pub struct Exec<'a> {
     overlays: Vec<HashMap<String, Template>>,
     lookup: Option<&'a dyn Lookup>,
     include_counts: HashMap<String, usize>,
+    /// `tpl` calls under way, bounded by [`MAX_TPL_DEPTH`].
+    tpl_depth: usize,
     vars: Vec<(Rc<str>, Value)>,
     frame: Frame,
     depth: usize,
@@ -228,6 +234,7 @@ impl<'a> Exec<'a> {
             overlays: Vec::new(),
             lookup,
             include_counts: HashMap::new(),
+            tpl_depth: 0,
             vars: Vec::new(),
             frame: Frame {
                 name: Rc::from(""),
@@ -941,6 +948,15 @@ impl<'a> Exec<'a> {
                 );
             }
         };
+        if self.tpl_depth >= MAX_TPL_DEPTH {
+            return fault(
+                pos,
+                node,
+                format!(
+                    "error calling tpl: tpl calls nested more than {MAX_TPL_DEPTH} deep (does a tpl string render itself?)"
+                ),
+            );
+        }
         let src: Rc<str> = Rc::from(text);
         let file: Rc<str> = Rc::from("gotpl");
         let mut overlay = HashMap::new();
@@ -964,8 +980,10 @@ impl<'a> Exec<'a> {
             return Ok(Value::str(""));
         };
         self.overlays.push(overlay);
+        self.tpl_depth += 1;
         let mut out = String::new();
         let r = self.run("gotpl", &root, data, &mut out);
+        self.tpl_depth -= 1;
         self.overlays.pop();
         match r {
             Ok(()) => Ok(Value::from(out.replace("<no value>", ""))),

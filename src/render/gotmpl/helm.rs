@@ -805,6 +805,19 @@ mod tests {
     }
 
     #[test]
+    fn endless_tpl_recursion_is_an_error_not_a_crash() {
+        let err = render_one(
+            "{{ tpl \"{{ tpl .Values.t . }}\" (dict \"Values\" (dict \"t\" \"{{ tpl .Values.t . }}\")) }}",
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("error calling tpl: tpl calls nested more than 1000 deep"),
+            "{}",
+            &err[..err.len().min(300)]
+        );
+    }
+
+    #[test]
     fn helm_objects_print_like_helm() {
         let out = render_one(
             "{{ .Capabilities.KubeVersion }} {{ .Capabilities.KubeVersion.Major }} {{ .Capabilities.HelmVersion }} {{ .Capabilities.APIVersions.Has \"apps/v1\" }} {{ .Release.Name }} {{ .Release.Revision }} {{ .Chart.IsRoot }} {{ .Template.BasePath }} [{{ .Values.nope }}]",
