@@ -24,6 +24,7 @@ pub mod release_args;
 pub mod repo;
 pub mod repo_args;
 pub mod rollback;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod search;
 pub mod show;
@@ -149,6 +150,7 @@ pub enum Command {
     #[command(subcommand, alias = "dep")]
     Dependency(dependency::Command),
     /// Run a local Kubernetes API server for tests and demos.
+    #[cfg(feature = "sandbox")]
     Sandbox(sandbox::Args),
     /// Generate shell completion scripts.
     Completion(completion::Args),
@@ -192,6 +194,7 @@ pub fn main() -> ExitCode {
         Command::Push(args) => push::run(args, &global),
         Command::Registry(cmd) => registry::run(cmd, &global),
         Command::Dependency(cmd) => dependency::run(cmd, &global),
+        #[cfg(feature = "sandbox")]
         Command::Sandbox(args) => sandbox::run(args, &global),
         Command::Completion(args) => completion::run(args, &global),
         Command::Version(args) => version::run(args, &global),

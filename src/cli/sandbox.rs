@@ -4,8 +4,8 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use crate::sandbox::http::DEFAULT_KUBE_VERSION;
-use crate::sandbox::serve::{self, Options};
+use rudder_sandbox::http::DEFAULT_KUBE_VERSION;
+use rudder_sandbox::serve::{self, Options};
 
 use super::{CliResult, GlobalArgs};
 
@@ -73,7 +73,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> CliResult {
         state: args.state,
         kube_version,
         log_requests: args.log_requests,
-        controllers: (!args.no_controllers).then_some(crate::sandbox::controllers::Settings {
+        controllers: (!args.no_controllers).then_some(rudder_sandbox::controllers::Settings {
             rollout_delay: args.rollout_delay,
             time_scale: args.time_scale,
         }),

@@ -110,7 +110,7 @@ mod tests {
     #[test]
     fn rendered_kubeconfig_names_everything_rudder_sandbox() {
         let text = render("http://127.0.0.1:1234");
-        let v = crate::yaml::from_str(&text).expect("valid YAML");
+        let v = rudder_yaml::from_str(&text).expect("valid YAML");
         assert_eq!(v["current-context"], CONTEXT);
         assert_eq!(
             v["clusters"][0]["cluster"]["server"],
@@ -127,7 +127,7 @@ mod tests {
             read_only_token: Some("viewer".into()),
         };
         let text = render_with("https://127.0.0.1:1234", &access);
-        let v = crate::yaml::from_str(&text).expect("valid YAML");
+        let v = rudder_yaml::from_str(&text).expect("valid YAML");
         let ca = v["clusters"][0]["cluster"]["certificate-authority-data"]
             .as_str()
             .expect("CA data");

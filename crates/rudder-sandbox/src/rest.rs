@@ -499,7 +499,7 @@ fn decode_body(req: &ApiRequest) -> Result<Value, ApiError> {
         "application/yaml" | "application/x-yaml" | "text/yaml" => {
             let text = std::str::from_utf8(&req.body)
                 .map_err(|_| ApiError::bad_request("request body is not UTF-8"))?;
-            crate::yaml::from_str(text)
+            rudder_yaml::from_str(text)
                 .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?
         }
         protobuf::MEDIA_TYPE => protobuf::decode(&req.body).map_err(|e| match e {
@@ -1133,7 +1133,7 @@ fn decode_apply_body(text: &str) -> Result<Value, ApiError> {
             return Ok(value);
         }
     }
-    crate::yaml::from_str(text)
+    rudder_yaml::from_str(text)
         .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))
 }
 

@@ -458,7 +458,7 @@ pub fn age(timestamp: &Value, now: chrono::DateTime<chrono::Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sandbox::resources::Catalog;
+    use crate::resources::Catalog;
 
     #[test]
     fn kubectl_accept_header_asks_for_a_table() {

@@ -326,7 +326,7 @@ mod tests {
         ApiRequest {
             method,
             path: path.to_string(),
-            query: super::super::http::parse_query(query),
+            query: crate::http::parse_query(query),
             headers: Default::default(),
             body: Default::default(),
         }

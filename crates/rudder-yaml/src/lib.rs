@@ -316,7 +316,8 @@ mod tests {
     /// data: the same values, or both handing the document over / failing.
     #[test]
     fn fast_reader_agrees_with_serde_saphyr_on_every_file() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        // The repository's root, two levels above this crate.
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         let corpus = match std::env::var_os("RUDDER_CORPUS") {
             Some(dir) => std::path::PathBuf::from(dir),
             None => root.join("../shared/corpus"),
