@@ -110,7 +110,7 @@ build_helmfile() {
 
 # kwok's stages from its own module: fast node start, lease heartbeats, pods Ready at once, plus
 # ours: a pod with an image tagged `fail` stays Pending with ImagePullBackOff (the convention of
-# `rudder sandbox`, see src/sandbox/controllers.rs), so `--wait` fails the same way on both.
+# `rudder sandbox`, see crates/rudder-sandbox/src/controllers.rs), so `--wait` fails the same way on both.
 write_kwok_stages() {
   local dir
   dir=$(go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/.*"Dir": "\(.*\)",*/\1/p')

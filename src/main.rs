@@ -2,9 +2,11 @@
 //!
 //! Exit codes: 0 success, 1 error, 2 changes found (only under `--detailed-exitcode`).
 
+mod cli;
+
 fn main() -> std::process::ExitCode {
     restore_default_sigpipe();
-    rudder::cli::main()
+    cli::main()
 }
 
 /// Rust ignores SIGPIPE, so `rudder template ... | head` would turn a closed pipe into a panic

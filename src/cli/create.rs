@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use miette::IntoDiagnostic;
 
 use super::{CliResult, GlobalArgs};
-use crate::chart::starter;
+use rudder::chart::starter;
 
 /// Arguments of `rudder create`.
 #[derive(Debug, clap::Args)]

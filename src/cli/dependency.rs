@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use super::repo::format_table;
 use super::repo_args::TransportArgs;
 use super::{CliResult, GlobalArgs};
-use crate::repo::dependency::{
+use rudder::repo::dependency::{
     build_dependencies, list_dependencies, update_dependencies, DependencyOptions, LockedDependency,
 };
-use crate::repo::Dirs;
+use rudder::repo::Dirs;
 
 /// Subcommands of `rudder dependency`.
 #[derive(Debug, clap::Subcommand)]

@@ -9,13 +9,13 @@ use regex::Regex;
 use super::release_args;
 use super::values_args::ValuesArgs;
 use super::{CliResult, ColorWhen, GlobalArgs};
-use crate::diff::live::{self, CompareOptions, DiffError};
-use crate::diff::render::{self, Format};
-use crate::diff::{
+use rudder::diff::live::{self, CompareOptions, DiffError};
+use rudder::diff::render::{self, Format};
+use rudder::diff::{
     as_hooks, compare, pair_by_key, DiffOptions, DiffReport, IgnorePath, Pair, SecretMode,
 };
-use crate::release::plan::UpgradePlan;
-use crate::release::upgrade::ValuesReuse;
+use rudder::release::plan::UpgradePlan;
+use rudder::release::upgrade::ValuesReuse;
 
 /// Subcommands of `rudder diff`.
 #[derive(Debug, clap::Subcommand)]

@@ -4,8 +4,8 @@ use serde_json::Value;
 
 use super::release_args::{self, OutputFormat};
 use super::{CliResult, GlobalArgs};
-use crate::release::rendering::merge_values;
-use crate::release::storage::Release;
+use rudder::release::rendering::merge_values;
+use rudder::release::storage::Release;
 
 /// Which release to read.
 #[derive(Debug, clap::Args)]
@@ -98,10 +98,10 @@ pub fn run(command: Command, global: &GlobalArgs) -> CliResult {
             let release = fetch(&target, global)?;
             release_args::print_release(&release, OutputFormat::Table, true, false)?;
             println!("USER-SUPPLIED VALUES:");
-            print!("{}", crate::yaml::to_string(&release.config_value()));
+            print!("{}", rudder::yaml::to_string(&release.config_value()));
             println!();
             println!("COMPUTED VALUES:");
-            print!("{}", crate::yaml::to_string(&computed_values(&release)));
+            print!("{}", rudder::yaml::to_string(&computed_values(&release)));
             println!();
             println!("HOOKS:");
             print_hooks(&release);
@@ -181,7 +181,7 @@ pub fn run(command: Command, global: &GlobalArgs) -> CliResult {
                             "USER-SUPPLIED VALUES:"
                         }
                     );
-                    print!("{}", crate::yaml::to_string(&values));
+                    print!("{}", rudder::yaml::to_string(&values));
                 }
                 other => release_args::print_structured(&values, other)?,
             }

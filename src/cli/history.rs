@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::release_args::{self, OutputFormat};
 use super::{CliResult, GlobalArgs};
-use crate::release::Store;
+use rudder::release::Store;
 
 /// Arguments of `rudder history`.
 #[derive(Debug, clap::Args)]

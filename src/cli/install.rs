@@ -5,8 +5,8 @@ use miette::IntoDiagnostic;
 use super::release_args::{self, ApplyArgs};
 use super::values_args::ValuesArgs;
 use super::{CliResult, GlobalArgs};
-use crate::release::install::{install, InstallOptions};
-use crate::release::DryRun;
+use rudder::release::install::{install, InstallOptions};
+use rudder::release::DryRun;
 
 /// Arguments of `rudder install`.
 #[derive(Debug, clap::Args)]

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use super::values_args::ValuesArgs;
 use super::{CliResult, GlobalArgs};
-use crate::lint::{lint, LintOptions, Severity};
+use rudder::lint::{lint, LintOptions, Severity};
 
 /// Arguments of `rudder lint`.
 #[derive(Debug, clap::Args)]

@@ -5,8 +5,8 @@ use serde::Serialize;
 
 use super::release_args::{self, OutputFormat};
 use super::{CliResult, GlobalArgs};
-use crate::release::storage::Status;
-use crate::release::Store;
+use rudder::release::storage::Status;
+use rudder::release::Store;
 
 /// Arguments of `rudder list`.
 #[derive(Debug, clap::Args)]
@@ -109,7 +109,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> CliResult {
     });
     if args.date {
         releases.sort_by(|a, b| {
-            let t = |r: &crate::release::storage::Release| {
+            let t = |r: &rudder::release::storage::Release| {
                 r.info
                     .as_ref()
                     .and_then(|i| i.last_deployed.clone())

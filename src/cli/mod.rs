@@ -74,12 +74,12 @@ pub struct GlobalArgs {
     /// Largest input file rudder reads (values files, stdin, --set-file, each file of a chart
     /// directory), e.g. 20MiB.
     #[arg(long, global = true, env = "RUDDER_MAX_FILE_SIZE", value_name = "SIZE",
-          value_parser = crate::input::parse_size, default_value = "5MiB")]
+          value_parser = rudder::input::parse_size, default_value = "5MiB")]
     pub max_file_size: u64,
     /// Largest output one template may render, and largest string or list a template function
     /// may build, e.g. 200MiB.
     #[arg(long, global = true, env = "RUDDER_MAX_RENDER_SIZE", value_name = "SIZE",
-          value_parser = crate::input::parse_size, default_value = "100MiB")]
+          value_parser = rudder::input::parse_size, default_value = "100MiB")]
     pub max_render_size: u64,
 }
 
@@ -167,8 +167,8 @@ pub fn main() -> ExitCode {
         report_error(&report, debug);
         return ExitCode::from(1);
     }
-    crate::input::set_max_file_bytes(global.max_file_size);
-    crate::render::set_max_output_bytes(
+    rudder::input::set_max_file_bytes(global.max_file_size);
+    rudder::render::set_max_output_bytes(
         usize::try_from(global.max_render_size).unwrap_or(usize::MAX),
     );
     let result = match cli.command {
@@ -216,7 +216,7 @@ pub fn main() -> ExitCode {
 /// request path: a namespace is a DNS-1123 label, a release name follows Helm's rule.
 fn check_names(command: &Command, global: &GlobalArgs) -> miette::Result<()> {
     if let Some(namespace) = &global.namespace {
-        crate::release::validate_namespace(namespace).map_err(|reason| {
+        rudder::release::validate_namespace(namespace).map_err(|reason| {
             miette::miette!("-n/--namespace {namespace:?} (or RUDDER_NAMESPACE) is not a valid namespace: {reason}")
         })?;
     }
@@ -242,7 +242,7 @@ fn check_names(command: &Command, global: &GlobalArgs) -> miette::Result<()> {
         _ => Vec::new(),
     };
     for (what, name) in names {
-        crate::release::validate_name(name).map_err(|err| match what {
+        rudder::release::validate_name(name).map_err(|err| match what {
             "" => miette::miette!("{err}"),
             flag => miette::miette!("{flag}: {err}"),
         })?;
@@ -348,11 +348,6 @@ fn block_sigpipe() {
         libc::sigaddset(&mut set, libc::SIGPIPE);
         libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
     }
-}
-
-/// The error for a command whose implementation has not landed yet.
-pub fn not_implemented(command: &str) -> miette::Report {
-    miette::miette!("`rudder {command}` is not implemented yet")
 }
 
 #[cfg(test)]

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use super::repo_args::TransportArgs;
 use super::{CliResult, GlobalArgs};
-use crate::repo::dependency::{update_dependencies, DependencyOptions};
-use crate::repo::package::{package_chart, PackageOptions};
-use crate::repo::Dirs;
+use rudder::repo::dependency::{update_dependencies, DependencyOptions};
+use rudder::repo::package::{package_chart, PackageOptions};
+use rudder::repo::Dirs;
 
 /// Arguments of `rudder package`.
 #[derive(Debug, clap::Args)]

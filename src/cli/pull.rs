@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use super::repo_args::TransportArgs;
 use super::{CliResult, GlobalArgs};
-use crate::repo::resolve::{fetch_chart, ChartRef};
-use crate::repo::{Dirs, FetchOptions};
+use rudder::repo::resolve::{fetch_chart, ChartRef};
+use rudder::repo::{Dirs, FetchOptions};
 
 /// Arguments of `rudder pull`.
 #[derive(Debug, clap::Args)]
@@ -61,7 +61,7 @@ pub fn run(args: Args, _global: &GlobalArgs) -> CliResult {
         url_file_name(&args.chart)
     };
     // The name and version can come from the registry or the URL: never let them leave -d.
-    crate::chart::check_path_component(&file_name)
+    rudder::chart::check_path_component(&file_name)
         .map_err(|e| miette::miette!("cannot save {}: {e}", fetched.source))?;
     if args.chart.starts_with("oci://") {
         eprintln!("Pulled: {}", fetched.source.trim_start_matches("oci://"));
@@ -72,7 +72,7 @@ pub fn run(args: Args, _global: &GlobalArgs) -> CliResult {
         } else {
             args.destination.join(&args.untardir)
         };
-        let dir = crate::repo::package::unpack_archive(&fetched.path, &target)?;
+        let dir = rudder::repo::package::unpack_archive(&fetched.path, &target)?;
         eprintln!("Unpacked {} into {}", fetched.source, dir.display());
     } else {
         std::fs::create_dir_all(&args.destination)
@@ -80,7 +80,7 @@ pub fn run(args: Args, _global: &GlobalArgs) -> CliResult {
         let out = args.destination.join(&file_name);
         let data = std::fs::read(&fetched.path)
             .map_err(|e| miette::miette!("cannot read {}: {e}", fetched.path.display()))?;
-        crate::repo::config::write_atomically(&out, &data, 0o644)?;
+        rudder::repo::config::write_atomically(&out, &data, 0o644)?;
         eprintln!("Saved {} to {}", fetched.source, out.display());
     }
     Ok(0)

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use super::repo_args::TransportArgs;
 use super::{CliResult, GlobalArgs};
-use crate::repo::Dirs;
+use rudder::repo::Dirs;
 
 /// Arguments of `rudder push`.
 #[derive(Debug, clap::Args)]
@@ -21,7 +21,7 @@ pub struct Args {
 pub fn run(args: Args, _global: &GlobalArgs) -> CliResult {
     let http = args.transport.http_options()?;
     let dirs = Dirs::from_env();
-    let pushed = super::runtime()?.block_on(crate::repo::oci::push_archive(
+    let pushed = super::runtime()?.block_on(rudder::repo::oci::push_archive(
         &args.chart,
         &args.remote,
         &http,

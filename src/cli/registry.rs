@@ -2,9 +2,9 @@
 
 use super::repo_args::TransportArgs;
 use super::{CliResult, GlobalArgs};
-use crate::repo::config::{Credentials, RegistryConfig};
-use crate::repo::oci::RegistryClient;
-use crate::repo::Dirs;
+use rudder::repo::config::{Credentials, RegistryConfig};
+use rudder::repo::oci::RegistryClient;
+use rudder::repo::Dirs;
 
 /// Subcommands of `rudder registry`.
 #[derive(Debug, clap::Subcommand)]

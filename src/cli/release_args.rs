@@ -10,9 +10,9 @@ use clap::ValueEnum;
 use miette::IntoDiagnostic;
 use serde_json::Value;
 
-use crate::cluster::{Cluster, ConnectOptions};
-use crate::release::storage::{self, Release, SYSTEM_LABELS};
-use crate::release::{ApplySettings, DryRun, Progress, WaitStrategy};
+use rudder::cluster::{Cluster, ConnectOptions};
+use rudder::release::storage::{self, Release, SYSTEM_LABELS};
+use rudder::release::{ApplySettings, DryRun, Progress, WaitStrategy};
 
 use super::GlobalArgs;
 
@@ -271,7 +271,7 @@ pub fn run_operation<T>(
             }
         };
         tokio::select! {
-            lines = crate::release::lock::interrupt_all(name) => lines,
+            lines = rudder::release::lock::interrupt_all(name) => lines,
             code = second => {
                 write_stderr("interrupted again: exiting without recording the release\n");
                 std::process::exit(i32::from(code));
@@ -311,7 +311,7 @@ pub fn progress() -> Progress {
             }
             write_stderr(&format!("{line}\n"));
         },
-        move |update: &crate::release::WaitProgress| {
+        move |update: &rudder::release::WaitProgress| {
             if let Ok(mut v) = view.lock() {
                 let text = v.update(update);
                 write_stderr(&text);
@@ -336,8 +336,8 @@ struct LiveView {
 
 impl LiveView {
     /// Records an update and returns the escape sequences redrawing the block.
-    fn update(&mut self, update: &crate::release::WaitProgress) -> String {
-        use crate::cluster::Readiness;
+    fn update(&mut self, update: &rudder::release::WaitProgress) -> String {
+        use rudder::cluster::Readiness;
         let (ready, text) = match &update.event.readiness {
             Readiness::Ready => (true, "ready".to_string()),
             Readiness::Pending(why) => (false, why.clone()),
@@ -421,7 +421,7 @@ pub fn print_structured<T: serde::Serialize>(
     match format {
         OutputFormat::Yaml => {
             let json: Value = serde_json::to_value(value).into_diagnostic()?;
-            print!("{}", crate::yaml::to_string(&json));
+            print!("{}", rudder::yaml::to_string(&json));
         }
         _ => {
             let text = String::from_utf8_lossy(&storage::to_go_json(value)).to_string();
@@ -503,8 +503,8 @@ pub fn app_version_of(release: &Release) -> String {
 }
 
 /// The values inputs of `--env`, `-f` and the `--set` family.
-pub fn values_inputs(args: &super::values_args::ValuesArgs) -> crate::values::ValuesInputs {
-    crate::values::ValuesInputs {
+pub fn values_inputs(args: &super::values_args::ValuesArgs) -> rudder::values::ValuesInputs {
+    rudder::values::ValuesInputs {
         env: args.env.clone(),
         files: args.values.clone(),
         set: args.set.clone(),
@@ -517,7 +517,7 @@ pub fn values_inputs(args: &super::values_args::ValuesArgs) -> crate::values::Va
 
 /// Prints what a finished verb wants the user to know, then the release.
 pub fn report_outcome(
-    outcome: &crate::release::Outcome,
+    outcome: &rudder::release::Outcome,
     format: OutputFormat,
     hide_notes: bool,
 ) -> miette::Result<()> {
@@ -537,7 +537,7 @@ pub fn fetch_revision(
     name: &str,
     revision: u64,
 ) -> miette::Result<Release> {
-    let store = crate::release::Store::new(cluster.clone());
+    let store = rudder::release::Store::new(cluster.clone());
     let namespace = cluster.namespace().to_string();
     let history = runtime
         .block_on(store.history(&namespace, name))
@@ -603,14 +603,14 @@ mod tests {
 
     #[test]
     fn live_view_redraws_its_block_in_place() {
-        use crate::cluster::{ObjectRef, Readiness, WaitEvent};
+        use rudder::cluster::{ObjectRef, Readiness, WaitEvent};
         let object = ObjectRef {
             api_version: "apps/v1".into(),
             kind: "Deployment".into(),
             namespace: Some("prod".into()),
             name: "web".into(),
         };
-        let update = |readiness| crate::release::WaitProgress {
+        let update = |readiness| rudder::release::WaitProgress {
             event: WaitEvent {
                 object: object.clone(),
                 readiness,

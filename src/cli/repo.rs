@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use super::repo_args::TransportArgs;
 use super::{CliResult, GlobalArgs};
-use crate::repo::config::{RepositoryEntry, RepositoryFile};
-use crate::repo::index::{index_directory, IndexFile};
-use crate::repo::{repository, Dirs};
+use rudder::repo::config::{RepositoryEntry, RepositoryFile};
+use rudder::repo::index::{index_directory, IndexFile};
+use rudder::repo::{repository, Dirs};
 
 /// Subcommands of `rudder repo`.
 #[derive(Debug, clap::Subcommand)]
@@ -110,7 +110,7 @@ pub fn run(command: Command, _global: &GlobalArgs) -> CliResult {
 
 fn add(args: AddArgs, dirs: &Dirs) -> CliResult {
     // The name becomes the cache file `NAME-index.yaml`.
-    crate::chart::check_path_component(&args.name)
+    rudder::chart::check_path_component(&args.name)
         .map_err(|e| miette::miette!("invalid repository name: {e}"))?;
     let http = args.transport.http_options()?;
     let path_text = |p: &Option<PathBuf>| {
@@ -148,7 +148,7 @@ fn list(args: ListArgs, dirs: &Dirs) -> CliResult {
         OutputFormat::Json => println!("{}", serde_json::Value::Array(rows)),
         OutputFormat::Yaml => print!(
             "{}",
-            crate::yaml::to_string(&serde_json::Value::Array(rows))
+            rudder::yaml::to_string(&serde_json::Value::Array(rows))
         ),
         OutputFormat::Table => {
             if file.repositories.is_empty() {
@@ -179,7 +179,7 @@ fn update(args: UpdateArgs, dirs: &Dirs) -> CliResult {
         selected.push(
             file.get(name)
                 .cloned()
-                .ok_or_else(|| crate::repo::RepoError::UnknownRepository { name: name.clone() })?,
+                .ok_or_else(|| rudder::repo::RepoError::UnknownRepository { name: name.clone() })?,
         );
     }
     if args.names.is_empty() {
@@ -233,10 +233,10 @@ fn index(args: IndexArgs) -> CliResult {
         }
     }
     let out = args.dir.join("index.yaml");
-    crate::repo::config::write_atomically(&out, index.to_yaml().as_bytes(), 0o644)?;
+    rudder::repo::config::write_atomically(&out, index.to_yaml().as_bytes(), 0o644)?;
     if args.json {
         let json_out = args.dir.join("index.json");
-        crate::repo::config::write_atomically(&json_out, index.to_json().as_bytes(), 0o644)?;
+        rudder::repo::config::write_atomically(&json_out, index.to_json().as_bytes(), 0o644)?;
     }
     Ok(0)
 }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::repo::HttpOptions;
+use rudder::repo::HttpOptions;
 
 /// Credentials and TLS flags (`--username`, `--ca-file`, `--plain-http`, …).
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -46,7 +46,7 @@ impl TransportArgs {
                     "--password and --password-stdin are mutually exclusive"
                 ));
             }
-            let bytes = crate::input::read_stdin("the password on stdin (--password-stdin)")
+            let bytes = rudder::input::read_stdin("the password on stdin (--password-stdin)")
                 .map_err(|e| miette::miette!("{e}"))?;
             let text = String::from_utf8(bytes)
                 .map_err(|_| miette::miette!("--password-stdin: the password is not UTF-8 text"))?;
@@ -100,12 +100,12 @@ impl ChartSourceArgs {
     /// chart path, downloading into rudder's cache when needed. Safe to call from inside a tokio
     /// runtime.
     pub fn resolve(&self, chart: &str) -> miette::Result<PathBuf> {
-        let opts = crate::repo::FetchOptions {
+        let opts = rudder::repo::FetchOptions {
             version: self.version_constraint(),
             http: self.transport.http_options()?,
             repo_url: self.repo.clone(),
-            dirs: crate::repo::Dirs::from_env(),
+            dirs: rudder::repo::Dirs::from_env(),
         };
-        Ok(crate::repo::resolve_chart_ref_blocking(chart, &opts)?)
+        Ok(rudder::repo::resolve_chart_ref_blocking(chart, &opts)?)
     }
 }

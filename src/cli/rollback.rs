@@ -6,8 +6,8 @@ use miette::IntoDiagnostic;
 
 use super::release_args;
 use super::{CliResult, GlobalArgs};
-use crate::release::rollback::{rollback, RollbackOptions};
-use crate::release::ApplySettings;
+use rudder::release::rollback::{rollback, RollbackOptions};
+use rudder::release::ApplySettings;
 
 /// Arguments of `rudder rollback`.
 #[derive(Debug, clap::Args)]

@@ -2,10 +2,10 @@
 
 use super::repo::{format_table, OutputFormat};
 use super::{CliResult, GlobalArgs};
-use crate::repo::config::RepositoryFile;
-use crate::repo::index::IndexFile;
-use crate::repo::version::{parse_version, Constraint};
-use crate::repo::Dirs;
+use rudder::repo::config::RepositoryFile;
+use rudder::repo::index::IndexFile;
+use rudder::repo::version::{parse_version, Constraint};
+use rudder::repo::Dirs;
 
 /// Subcommands of `rudder search`.
 #[derive(Debug, clap::Subcommand)]
@@ -139,7 +139,7 @@ fn search_repo(args: RepoArgs) -> CliResult {
             if args.output == OutputFormat::Json {
                 println!("{value}");
             } else {
-                print!("{}", crate::yaml::to_string(&value));
+                print!("{}", rudder::yaml::to_string(&value));
             }
         }
     }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use miette::{miette, IntoDiagnostic};
 
 use super::{CliResult, GlobalArgs};
-use crate::chart;
+use rudder::chart;
 
 /// Subcommands of `rudder show`.
 #[derive(Debug, clap::Subcommand)]
@@ -33,13 +33,13 @@ pub fn run(command: Command, _global: &GlobalArgs) -> CliResult {
         Command::Chart { chart } => {
             let chart = chart::load(&chart).into_diagnostic()?;
             let value = serde_json::to_value(&chart.metadata).into_diagnostic()?;
-            print!("{}", crate::yaml::to_string(&value));
+            print!("{}", rudder::yaml::to_string(&value));
         }
         Command::Values { chart } => {
             let chart = chart::load(&chart).into_diagnostic()?;
             match &chart.raw_values {
                 Some(text) => print!("{text}"),
-                None => print!("{}", crate::yaml::to_string(&chart.values)),
+                None => print!("{}", rudder::yaml::to_string(&chart.values)),
             }
         }
         Command::Readme { chart: path } => {

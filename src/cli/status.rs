@@ -4,7 +4,7 @@ use miette::IntoDiagnostic;
 
 use super::release_args::{self, OutputFormat};
 use super::{CliResult, GlobalArgs};
-use crate::cluster::{readiness, ObjectRef, Readiness};
+use rudder::cluster::{readiness, ObjectRef, Readiness};
 
 /// Arguments of `rudder status`.
 #[derive(Debug, clap::Args)]
@@ -33,7 +33,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> CliResult {
     release_args::print_release(&release, args.output, args.hide_notes, false)?;
     if args.show_resources && args.output == OutputFormat::Table {
         let objects =
-            crate::release::rendering::objects_of_manifest(&release.manifest).into_diagnostic()?;
+            rudder::release::rendering::objects_of_manifest(&release.manifest).into_diagnostic()?;
         println!("RESOURCES:");
         for o in objects {
             let mut reference = ObjectRef::of(&o.object);

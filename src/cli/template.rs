@@ -6,9 +6,9 @@ use miette::{miette, IntoDiagnostic, WrapErr};
 
 use super::values_args::ValuesArgs;
 use super::{CliResult, GlobalArgs};
-use crate::manifest::{write_documents, Document};
-use crate::release::template::{template, Templated};
-use crate::render::{Capabilities, KubeVersion, ReleaseInfo, RenderOptions};
+use rudder::manifest::{write_documents, Document};
+use rudder::release::template::{template, Templated};
+use rudder::render::{Capabilities, KubeVersion, ReleaseInfo, RenderOptions};
 
 /// Arguments of `rudder template`.
 #[derive(Debug, clap::Args)]
@@ -111,7 +111,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> CliResult {
         args.is_upgrade,
     )?;
     // One render, then exit: the OS frees memory faster than dropping every tree and value.
-    crate::render::gotmpl::leave_teardown_to_exit();
+    rudder::render::gotmpl::leave_teardown_to_exit();
     let templated = template(&chart, &inputs, &options).into_diagnostic()?;
     for warning in &templated.composed.warnings {
         eprintln!("warning: {warning}");
@@ -123,7 +123,7 @@ pub fn run(args: Args, global: &GlobalArgs) -> CliResult {
             .sorted
             .hooks
             .iter()
-            .filter(|h| !(args.skip_tests && h.events.contains(&crate::manifest::HookEvent::Test)))
+            .filter(|h| !(args.skip_tests && h.events.contains(&rudder::manifest::HookEvent::Test)))
             .map(|h| &h.document)
             .collect()
     };
@@ -159,7 +159,7 @@ fn stdout_text(templated: &Templated, hooks: &[&Document], args: &Args) -> miett
 /// Helm's `--show-only`: keep the printed documents whose source (without the chart name)
 /// matches one of the patterns; every pattern must match something.
 fn show_only(output: &str, chart: &str, patterns: &[String]) -> miette::Result<String> {
-    let documents: Vec<(String, usize, String)> = crate::manifest::split_documents(output)
+    let documents: Vec<(String, usize, String)> = rudder::manifest::split_documents(output)
         .into_iter()
         .filter_map(|(line, doc)| {
             let source = doc.lines().next()?.strip_prefix("# Source: ")?.to_string();
@@ -275,7 +275,7 @@ fn refuse_links_below(dir: &Path, path: &Path) -> std::io::Result<()> {
 fn output_path(dir: &Path, source: &str) -> miette::Result<PathBuf> {
     let mut path = dir.to_path_buf();
     for part in source.split('/') {
-        crate::chart::check_path_component(part)
+        rudder::chart::check_path_component(part)
             .map_err(|e| miette!("--output-dir: refusing to write {source:?}: {e}"))?;
         path.push(part);
     }

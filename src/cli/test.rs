@@ -6,8 +6,8 @@ use miette::IntoDiagnostic;
 
 use super::release_args;
 use super::{CliResult, GlobalArgs};
-use crate::release::test_hooks::run_tests;
-use crate::release::ApplySettings;
+use rudder::release::test_hooks::run_tests;
+use rudder::release::ApplySettings;
 
 /// Arguments of `rudder test`.
 #[derive(Debug, clap::Args)]

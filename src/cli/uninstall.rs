@@ -6,8 +6,8 @@ use miette::IntoDiagnostic;
 
 use super::release_args;
 use super::{CliResult, GlobalArgs};
-use crate::cluster::Cascade;
-use crate::release::uninstall::{uninstall, UninstallOptions};
+use rudder::cluster::Cascade;
+use rudder::release::uninstall::{uninstall, UninstallOptions};
 
 /// `--cascade`.
 #[derive(Debug, Clone, Copy, clap::ValueEnum, Default)]

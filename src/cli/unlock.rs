@@ -4,8 +4,8 @@ use miette::IntoDiagnostic;
 
 use super::release_args;
 use super::{CliResult, GlobalArgs};
-use crate::release::lock::unlock;
-use crate::release::Store;
+use rudder::release::lock::unlock;
+use rudder::release::Store;
 
 /// Arguments of `rudder unlock`.
 #[derive(Debug, clap::Args)]

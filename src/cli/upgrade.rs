@@ -8,12 +8,12 @@ use miette::IntoDiagnostic;
 use super::release_args::{self, ApplyArgs};
 use super::values_args::ValuesArgs;
 use super::{CliResult, GlobalArgs};
-use crate::cluster::Cluster;
-use crate::diff::live::{self, CompareOptions};
-use crate::diff::{compare, render, DiffOptions};
-use crate::release::plan::{self, apply_plan, UpgradePlan};
-use crate::release::upgrade::{upgrade, UpgradeOptions, ValuesReuse};
-use crate::release::DryRun;
+use rudder::cluster::Cluster;
+use rudder::diff::live::{self, CompareOptions};
+use rudder::diff::{compare, render, DiffOptions};
+use rudder::release::plan::{self, apply_plan, UpgradePlan};
+use rudder::release::upgrade::{upgrade, UpgradeOptions, ValuesReuse};
+use rudder::release::DryRun;
 
 /// Arguments of `rudder upgrade`.
 #[derive(Debug, clap::Args)]
@@ -232,7 +232,7 @@ fn run_plan(args: &Args, path: &Path, global: &GlobalArgs) -> CliResult {
             "--plan cannot be combined with --dry-run; `rudder diff upgrade` shows what a plan does"
         ));
     }
-    let bytes = crate::input::read_file(path).map_err(|e| miette::miette!("--plan: {e}"))?;
+    let bytes = rudder::input::read_file(path).map_err(|e| miette::miette!("--plan: {e}"))?;
     let text = String::from_utf8(bytes)
         .map_err(|_| miette::miette!("--plan {}: not UTF-8 text", path.display()))?;
     let plan: UpgradePlan = serde_json::from_str(&text).map_err(|e| {

@@ -32,14 +32,14 @@ pub struct ValuesArgs {
 }
 
 impl ValuesArgs {
-    /// The flags as [`crate::values::ValuesInputs`], each flag's occurrences in command-line
-    /// order (their relative precedence is applied by [`crate::values::compose`]).
+    /// The flags as [`rudder::values::ValuesInputs`], each flag's occurrences in command-line
+    /// order (their relative precedence is applied by [`rudder::values::compose`]).
     ///
     /// Every command that renders a chart reads its values here, so this is also where
     /// `--enable-dns` takes effect (for the whole process, as for one `helm` run).
-    pub fn inputs(&self) -> crate::values::ValuesInputs {
-        crate::render::gotmpl::funcs::network::enable_dns_lookups(self.enable_dns);
-        crate::values::ValuesInputs {
+    pub fn inputs(&self) -> rudder::values::ValuesInputs {
+        rudder::render::gotmpl::funcs::network::enable_dns_lookups(self.enable_dns);
+        rudder::values::ValuesInputs {
             env: self.env.clone().filter(|e| !e.is_empty()),
             files: self.values.clone(),
             set: self.set.clone(),

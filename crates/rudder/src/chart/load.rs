@@ -1079,7 +1079,8 @@ mod tests {
         .iter()
         .map(|t| (t.to_string(), "inline".to_string()))
         .collect();
-        let mut roots = vec![PathBuf::from(env!("CARGO_MANIFEST_DIR"))];
+        // The repository's root, two levels above this crate.
+        let mut roots = vec![PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")];
         if let Ok(corpus) = std::env::var("RUDDER_CORPUS") {
             roots.push(PathBuf::from(corpus));
         }

@@ -21,54 +21,60 @@ pub enum StarterError {
 const TEMPLATES: &[(&str, &str)] = &[
     (
         "templates/_helpers.tera",
-        include_str!("../../charts/web/templates/_helpers.tera"),
+        include_str!("../../../../charts/web/templates/_helpers.tera"),
     ),
     (
         "templates/NOTES.txt",
-        include_str!("../../charts/web/templates/NOTES.txt"),
+        include_str!("../../../../charts/web/templates/NOTES.txt"),
     ),
     (
         "templates/configmap.yaml",
-        include_str!("../../charts/web/templates/configmap.yaml"),
+        include_str!("../../../../charts/web/templates/configmap.yaml"),
     ),
     (
         "templates/deployment.yaml",
-        include_str!("../../charts/web/templates/deployment.yaml"),
+        include_str!("../../../../charts/web/templates/deployment.yaml"),
     ),
     (
         "templates/hpa.yaml",
-        include_str!("../../charts/web/templates/hpa.yaml"),
+        include_str!("../../../../charts/web/templates/hpa.yaml"),
     ),
     (
         "templates/ingress.yaml",
-        include_str!("../../charts/web/templates/ingress.yaml"),
+        include_str!("../../../../charts/web/templates/ingress.yaml"),
     ),
     (
         "templates/secret.yaml",
-        include_str!("../../charts/web/templates/secret.yaml"),
+        include_str!("../../../../charts/web/templates/secret.yaml"),
     ),
     (
         "templates/service.yaml",
-        include_str!("../../charts/web/templates/service.yaml"),
+        include_str!("../../../../charts/web/templates/service.yaml"),
     ),
     (
         "templates/serviceaccount.yaml",
-        include_str!("../../charts/web/templates/serviceaccount.yaml"),
+        include_str!("../../../../charts/web/templates/serviceaccount.yaml"),
     ),
-    ("values.yaml", include_str!("../../charts/web/values.yaml")),
+    (
+        "values.yaml",
+        include_str!("../../../../charts/web/values.yaml"),
+    ),
     (
         "values/dev.yaml",
-        include_str!("../../charts/web/values/dev.yaml"),
+        include_str!("../../../../charts/web/values/dev.yaml"),
     ),
     (
         "values/staging.yaml",
-        include_str!("../../charts/web/values/staging.yaml"),
+        include_str!("../../../../charts/web/values/staging.yaml"),
     ),
     (
         "values/prod.yaml",
-        include_str!("../../charts/web/values/prod.yaml"),
+        include_str!("../../../../charts/web/values/prod.yaml"),
     ),
-    (".helmignore", include_str!("../../charts/web/.helmignore")),
+    (
+        ".helmignore",
+        include_str!("../../../../charts/web/.helmignore"),
+    ),
 ];
 
 /// Whether `name` is usable as a chart name (a DNS label short enough for release names).

@@ -133,8 +133,9 @@ fn corpus_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("RUDDER_CORPUS") {
         return PathBuf::from(dir);
     }
-    // The main checkout sits next to `shared/`; worktrees one level deeper.
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    // The main checkout sits next to `shared/`; worktrees one level deeper. The repository's
+    // root is two levels above this crate.
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let near = root.join("../shared/corpus");
     if near.is_dir() {
         near
