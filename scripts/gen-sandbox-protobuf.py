@@ -7,7 +7,7 @@ Kubernetes protobuf bodies (`application/vnd.kubernetes.protobuf`) carry field n
 names. The `k8s-pb` crate (in Cargo.toml) is generated from Kubernetes' .proto files; this script
 reads its `#[prost(...)]` attributes and writes, for every message reachable from the kinds the
 sandbox serves, `tag -> [json name, type]`. JSON names come from the sandbox's OpenAPI schema
-table (src/sandbox/schemas/k8s-v1.32.json), matched case- and underscore-insensitively to the
+table (crates/rudder-sandbox/src/schemas/k8s-v1.32.json), matched case- and underscore-insensitively to the
 prost field names. The output is deterministic (sorted keys).
 
 Types: "string", "bytes", "bool", "int32", "int64", "double", "float", "message:NAME";
@@ -22,8 +22,8 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-SCHEMAS = os.path.join(ROOT, "src/sandbox/schemas/k8s-v1.32.json")
-OUT = os.path.join(ROOT, "src/sandbox/schemas/protobuf-fields.json")
+SCHEMAS = os.path.join(ROOT, "crates/rudder-sandbox/src/schemas/k8s-v1.32.json")
+OUT = os.path.join(ROOT, "crates/rudder-sandbox/src/schemas/protobuf-fields.json")
 
 # Module path prefix in k8s-pb -> OpenAPI definition prefix.
 PREFIXES = [
