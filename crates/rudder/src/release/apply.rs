@@ -163,12 +163,24 @@ fn has_update_managers(live: &Value) -> bool {
         .any(|(m, op)| op == "Update" && m != FIELD_MANAGER)
 }
 
+fn is_empty(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Object(m) => m.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
+}
+
 /// Whether every value of `desired` is present and equal in `live` (server defaults may add more).
 pub(crate) fn is_subset(desired: &Value, live: &Value) -> bool {
     match (desired, live) {
-        (Value::Object(d), Value::Object(l)) => d
-            .iter()
-            .all(|(k, v)| v.is_null() || l.get(k).is_some_and(|lv| is_subset(v, lv))),
+        // An empty map or list is what the API server does not store (`labels: {}` comes
+        // back absent), so it matches a missing key as `null` does.
+        (Value::Object(d), Value::Object(l)) => d.iter().all(|(k, v)| match l.get(k) {
+            Some(lv) => v.is_null() || is_subset(v, lv),
+            None => is_empty(v),
+        }),
         (Value::Array(d), Value::Array(l)) => {
             d.len() == l.len() && d.iter().zip(l).all(|(a, b)| is_subset(a, b))
         }
@@ -605,6 +617,26 @@ mod tests {
         assert_eq!(
             immutable_changes("Job", &job_live, &job_new),
             vec!["spec.template"]
+        );
+    }
+
+    #[test]
+    fn empty_maps_and_lists_the_server_drops_are_not_immutable_changes() {
+        // redis-ha's claim template says `labels: {}`; a real API server stores no `labels`.
+        let live = json!({"spec": {"volumeClaimTemplates": [{"apiVersion": "v1",
+            "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
+            "spec": {"accessModes": ["ReadWriteOnce"], "volumeMode": "Filesystem"},
+            "status": {"phase": "Pending"}}]}});
+        let same = json!({"spec": {"volumeClaimTemplates": [{"apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "data", "annotations": null, "labels": {}, "finalizers": []},
+            "spec": {"accessModes": ["ReadWriteOnce"]}}]}});
+        assert!(immutable_changes("StatefulSet", &live, &same).is_empty());
+        let renamed = json!({"spec": {"volumeClaimTemplates": [{"metadata": {"name": "db",
+            "labels": {}}}]}});
+        assert_eq!(
+            immutable_changes("StatefulSet", &live, &renamed),
+            vec!["spec.volumeClaimTemplates".to_string()]
         );
     }
 
