@@ -4,7 +4,7 @@
 #   scripts/real-cluster.sh build                          build once into the cache (skips what is built)
 #   scripts/real-cluster.sh up --kubeconfig PATH [--dir DIR] [--watch-pid PID]
 #                                                          start etcd, kube-apiserver, kube-controller-manager,
-#                                                          kube-scheduler and kwok (2 fake nodes); prints
+#                                                          kube-scheduler and kwok (4 fake nodes); prints
 #                                                          `real cluster ready: URL kubeconfig=PATH`
 #   scripts/real-cluster.sh down [--dir DIR]               stop everything `up` started, remove its data
 #   scripts/real-cluster.sh run [--kubeconfig PATH] [--dir DIR]
@@ -318,7 +318,7 @@ alive() {
 readyz() { [[ $(api "$URL/readyz") == ok ]]; }
 default_sa() { api -f "$URL/api/v1/namespaces/default/serviceaccounts/default"; }
 nodes_ready() {
-  [[ $(api "$URL/api/v1/nodes" | grep -c '"type": "Ready"' || true) -ge 2 ]] &&
+  [[ $(api "$URL/api/v1/nodes" | grep -c '"type": "Ready"' || true) -ge 4 ]] &&
     ! api "$URL/api/v1/nodes" | grep -A1 '"type": "Ready"' | grep -q '"status": "False"\|"status": "Unknown"'
 }
 
@@ -327,8 +327,8 @@ create_node() {
 {"apiVersion": "v1", "kind": "Node",
  "metadata": {"name": "$1", "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
               "labels": {"type": "kwok", "kubernetes.io/hostname": "$1", "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64"}},
- "status": {"allocatable": {"cpu": "32", "memory": "256Gi", "pods": "110"},
-            "capacity": {"cpu": "32", "memory": "256Gi", "pods": "110"},
+ "status": {"allocatable": {"cpu": "32", "memory": "256Gi", "ephemeral-storage": "1Ti", "pods": "110"},
+            "capacity": {"cpu": "32", "memory": "256Gi", "ephemeral-storage": "1Ti", "pods": "110"},
             "nodeInfo": {"architecture": "amd64", "operatingSystem": "linux", "kubeletVersion": "fake", "kubeProxyVersion": "fake"}}}
 EOF
 }
@@ -405,7 +405,7 @@ EOF
   start kube-controller-manager "$BIN/kube-controller-manager" \
     --kubeconfig "$DIR/admin.kubeconfig" --bind-address 127.0.0.1 --secure-port "$kcm_port" \
     --leader-elect=false --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
-    --controllers '*' --node-monitor-grace-period 60s
+    --controllers '*' --node-monitor-grace-period 60s --enable-hostpath-provisioner
   start kube-scheduler "$BIN/kube-scheduler" \
     --kubeconfig "$DIR/admin.kubeconfig" --bind-address 127.0.0.1 --secure-port "$sched_port" \
     --leader-elect=false
@@ -413,10 +413,18 @@ EOF
     --manage-all-nodes=false --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
     --cidr 10.244.0.1/16 --node-ip 127.0.0.1
 
-  create_node kwok-node-0 >/dev/null
-  create_node kwok-node-1 >/dev/null
+  # The default StorageClass, served by the controller manager's hostPath provisioner (meant for
+  # tests): volume claims bind, so StatefulSets with claim templates schedule and become ready.
+  api -f -X POST -H 'Content-Type: application/json' "$URL/apis/storage.k8s.io/v1/storageclasses" -d @- >/dev/null <<'EOF'
+{"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+ "metadata": {"name": "standard", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+ "provisioner": "kubernetes.io/host-path", "reclaimPolicy": "Delete", "volumeBindingMode": "Immediate"}
+EOF
+  # Four nodes: charts with required pod anti-affinity (redis-ha: 3 replicas) need 3.
+  local n
+  for n in 0 1 2 3; do create_node "kwok-node-$n" >/dev/null; done
   wait_for "the default service account" 60 kube-controller-manager default_sa
-  wait_for "2 Ready kwok nodes" 60 kwok nodes_ready
+  wait_for "4 Ready kwok nodes" 60 kwok nodes_ready
 
   if [[ -n $WATCH_PID ]]; then
     # A watchdog: when the process that asked for this cluster is gone (even killed), stop it all.
