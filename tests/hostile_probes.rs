@@ -104,7 +104,7 @@ fn concurrency_and_kill_9() {
     let started = std::time::Instant::now();
     let mut failures = Vec::new();
     let mut total = 0;
-    let scenarios: [(&str, Scenario); 2] = [
+    let scenarios: [(&str, Scenario); 3] = [
         (
             "five-concurrent-upgrades-x3",
             Box::new(|| cluster::run_concurrent_upgrades(&ctx, "race", 5, 3)),
@@ -113,10 +113,12 @@ fn concurrency_and_kill_9() {
             "five-concurrent-installs-of-one-name",
             Box::new(|| cluster::run_concurrent_installs(&ctx, "twins", 5)),
         ),
+        (
+            // The race needs luck to show: several rounds (it left a lock in 2 of 4 before).
+            "upgrade-rollback-uninstall-at-once-x10",
+            Box::new(|| cluster::run_mixed(&sandbox, &ctx, "mixed", 10)),
+        ),
     ];
-    eprintln!(
-        "probe concurrency/upgrade-rollback-uninstall-at-once pending (issue 19 #2: uninstall racing upgrade/rollback leaves a pending record and its lock, helper ops): run with --ignored"
-    );
     let outcomes: Vec<(&str, Vec<String>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = scenarios
             .iter()
@@ -147,7 +149,7 @@ fn concurrency_and_kill_9() {
 /// The probes that break an invariant until another helper's change lands (each says why):
 /// `cargo test --test hostile_probes -- --ignored` shows which still do.
 #[test]
-#[ignore = "pending on issue 19 work in progress (Go template recursion, release records a failing store leaves pending, uninstall racing upgrade); each probe says why"]
+#[ignore = "pending on issue 19 work in progress (Go template recursion); each probe says why"]
 fn pending_probes() {
     let local = harness::only_pending(charts::template_probes());
     let mut failures = run_category("pending", &Ctx::default(), &local, THREADS);
@@ -164,16 +166,5 @@ fn pending_probes() {
         &harness::only_pending(remote),
         THREADS,
     ));
-    std::env::set_var("PROBES_PENDING", "1");
-    let (_, fault_failures) = cluster::run_faults(&sandbox, &ctx, THREADS);
-    failures.extend(fault_failures);
-    let mixed = cluster::run_mixed(&sandbox, &ctx, "mixed", 5);
-    if !mixed.is_empty() {
-        failures.push(harness::Failure {
-            name: "upgrade-rollback-uninstall-at-once-x5".to_string(),
-            command: "rudder upgrade/rollback/uninstall mixed, at once".to_string(),
-            broken: mixed,
-        });
-    }
     assert_held("pending", &failures);
 }

@@ -254,3 +254,74 @@ fn an_unwritable_final_record_says_what_was_left_and_how_to_repair_it() {
     ok(&rudder(&sandbox, &["rollback", "app", "2"]));
     assert_eq!(statuses(&sandbox), ["superseded", "failed", "deployed"]);
 }
+
+#[test]
+fn an_unwritable_superseded_record_says_what_was_left_and_how_to_repair_it() {
+    let sandbox = Sandbox::start();
+    let dir = app_chart(&sandbox);
+    ok(&rudder(&sandbox, &["install", "app", &dir]));
+    // Only the previous revision's record refuses updates: the upgrade's objects are applied,
+    // but revision 1 cannot be marked superseded.
+    let fault = serde_json::json!({
+        "match": {"verb": "update", "resource": "secrets", "name": "sh.helm.release.v1.app.v1"},
+        "error": 500,
+    });
+    let answer = sandbox.request(
+        "POST",
+        "/sandbox/faults",
+        &[("Content-Type", "application/json")],
+        fault.to_string().as_bytes(),
+    );
+    assert_eq!(answer.status, 200);
+
+    let out = rudder(&sandbox, &["upgrade", "app", &dir, "--set", "tag=v2"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    for said in [
+        "cannot record revision 2 of release app as deployed",
+        "500",
+        "revision 1 is still deployed",
+        "objects of revision 2 are applied",
+        "`rudder rollback app 2`",
+    ] {
+        assert!(err.contains(said), "no {said:?} in:\n{err}");
+    }
+    // Never two deployed revisions, and no lock left behind.
+    assert_eq!(statuses(&sandbox), ["deployed", "failed"]);
+
+    sandbox.request("DELETE", "/sandbox/faults", &[], b"");
+    ok(&rudder(&sandbox, &["rollback", "app", "2"]));
+    assert_eq!(statuses(&sandbox), ["superseded", "failed", "deployed"]);
+}
+
+#[test]
+fn a_lock_left_by_a_process_that_died_on_this_host_is_taken_over_at_once() {
+    let sandbox = Sandbox::start();
+    let dir = app_chart(&sandbox);
+    ok(&rudder(&sandbox, &["install", "app", &dir]));
+    let fault = serde_json::json!({
+        "match": {"verb": "update", "resource": "secrets", "name": "sh.helm.release.v1.app.v2"},
+        "error": 500,
+    });
+    let answer = sandbox.request(
+        "POST",
+        "/sandbox/faults",
+        &[("Content-Type", "application/json")],
+        fault.to_string().as_bytes(),
+    );
+    assert_eq!(answer.status, 200);
+    let out = rudder(&sandbox, &["upgrade", "app", &dir, "--set", "tag=v2"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(statuses(&sandbox), ["superseded", "pending-upgrade"]);
+    sandbox.request("DELETE", "/sandbox/faults", &[], b"");
+
+    // Its holder has exited: the next upgrade need not wait for the 5-minute timeout.
+    let out = rudder(&sandbox, &["upgrade", "app", &dir, "--set", "tag=v3"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("was left pending-upgrade by rudder pid") && err.contains("no longer runs"),
+        "{err}"
+    );
+    assert_eq!(statuses(&sandbox), ["superseded", "failed", "deployed"]);
+}

@@ -103,6 +103,11 @@ impl ClusterError {
         self.code() == Some(404)
     }
 
+    /// Whether the server answered 409 Conflict (a stale resourceVersion).
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, ClusterError::Api { reason, .. } if reason == "Conflict")
+    }
+
     /// Whether the server answered 409 AlreadyExists.
     pub fn is_already_exists(&self) -> bool {
         matches!(self, ClusterError::Api { reason, .. } if reason == "AlreadyExists")
@@ -660,7 +665,8 @@ impl Cluster {
         .map_err(|e| self.api_error("create", format!("Secret {ns}/{name}"), e))
     }
 
-    /// Replaces a Secret unconditionally (as Helm's driver does: no resourceVersion).
+    /// Replaces a Secret: unconditionally as Helm's driver does, or, when the Secret carries a
+    /// resourceVersion, only if nobody wrote it since (409 Conflict otherwise).
     pub async fn replace_secret(&self, secret: &Secret) -> Result<Secret, ClusterError> {
         let ns = secret
             .metadata

@@ -74,6 +74,9 @@ pub async fn acquire(
     Ok(start(store, pending.clone(), info, timeout))
 }
 
+/// After creating revision N: revision N-1 must still be there and not being uninstalled. An
+/// uninstall writes N-1 then reads N; this writes N then reads N-1: whatever the interleaving,
+/// at least one of the two sees the other and backs off.
 async fn check_not_uninstalling(store: &Store, pending: &Release) -> Result<(), ReleaseError> {
     if pending.version <= 1 {
         return Ok(());
@@ -82,6 +85,11 @@ async fn check_not_uninstalling(store: &Store, pending: &Release) -> Result<(), 
         .revision(&pending.namespace, &pending.name, pending.version - 1)
         .await?;
     match previous {
+        // A purging uninstall deleted the history this revision was built on.
+        None => Err(ReleaseError::UninstalledMeanwhile {
+            name: pending.name.clone(),
+            revision: pending.version - 1,
+        }),
         Some(p) if p.release.status() == Status::Uninstalling && !is_stale(&p) => {
             Err(locked_error(
                 &pending.name,
@@ -94,48 +102,94 @@ async fn check_not_uninstalling(store: &Store, pending: &Release) -> Result<(), 
     }
 }
 
-/// Holds the release through an existing revision (uninstall): rewrites `record` (already in
-/// its lock-holding status) with the lock annotations, then checks that no operation created a
-/// newer revision meanwhile; if one did, puts `previous` back and names the other operation.
+/// Holds the release through its latest revision (uninstall): rewrites `record` (already in
+/// its lock-holding status, as read in `latest`) with the lock annotations, only if nobody wrote
+/// it since it was read; then checks that no operation created a newer revision meanwhile. If
+/// one did, puts the revision back as read (unless the other operation already rewrote it) and
+/// names the other operation.
 pub async fn hold(
     store: &Store,
     record: &Release,
-    previous: &Release,
+    latest: &Revision,
     timeout: Duration,
 ) -> Result<Held, ReleaseError> {
     let info = LockInfo::for_this_process(timeout.as_secs().max(1));
-    store.update(record, Some(&info)).await?;
+    let read_version = latest.secret.metadata.resource_version.clone();
+    let written = match &read_version {
+        Some(rv) => store.update_if_unchanged(record, Some(&info), rv).await?,
+        None => {
+            store.update(record, Some(&info)).await?;
+            None
+        }
+    };
+    if read_version.is_some() && written.is_none() {
+        return Err(changed_meanwhile(store, record).await);
+    }
+    let put_back = || async {
+        // A winner that superseded this revision meanwhile wrote it last: leave its word.
+        let restored = match &written {
+            Some(rv) => store
+                .update_if_unchanged(&latest.release, None, rv)
+                .await
+                .map(|_| ()),
+            None => store.update(&latest.release, None).await,
+        };
+        if let Err(e) = restored {
+            tracing::debug!("cannot put back the revision this uninstall backed off from: {e}");
+        }
+    };
     let newer = store
         .revision(&record.namespace, &record.name, record.version + 1)
         .await;
     let newer = match newer {
         Ok(newer) => newer,
         Err(e) => {
-            let _ = store.update(previous, None).await;
+            put_back().await;
             return Err(e);
         }
     };
     if let Some(newer) = newer {
-        store.update(previous, None).await?;
-        let status = newer.release.status();
-        return Err(if status.holds_lock() {
-            locked_error(
-                &record.name,
-                status,
-                storage::lock_of(&newer.secret),
-                storage::last_sign_of_life(&newer.secret),
-            )
-        } else {
-            ReleaseError::Raced {
-                name: record.name.clone(),
-                revision: newer.release.version,
-                holder: storage::lock_of(&newer.secret)
-                    .map(|l| l.holder)
-                    .unwrap_or_else(|| "another client".to_string()),
-            }
-        });
+        put_back().await;
+        return Err(other_operation(record, &newer));
     }
     Ok(start(store, record.clone(), info, timeout))
+}
+
+/// The error naming the operation that wrote `newer` while this one prepared.
+fn other_operation(record: &Release, newer: &Revision) -> ReleaseError {
+    let status = newer.release.status();
+    if status.holds_lock() {
+        locked_error(
+            &record.name,
+            status,
+            storage::lock_of(&newer.secret),
+            storage::last_sign_of_life(&newer.secret),
+        )
+    } else {
+        ReleaseError::Raced {
+            name: record.name.clone(),
+            revision: newer.release.version,
+            holder: storage::lock_of(&newer.secret)
+                .map(|l| l.holder)
+                .unwrap_or_else(|| "another client".to_string()),
+        }
+    }
+}
+
+/// The error when `record`'s revision was written or deleted by another process after this one
+/// read it: the newest revision names that process.
+async fn changed_meanwhile(store: &Store, record: &Release) -> ReleaseError {
+    let history = match store.history(&record.namespace, &record.name).await {
+        Ok(history) => history,
+        Err(e) => return e,
+    };
+    match history.last() {
+        None => ReleaseError::UninstalledMeanwhile {
+            name: record.name.clone(),
+            revision: record.version,
+        },
+        Some(newest) => other_operation(record, newest),
+    }
 }
 
 fn start(store: &Store, record: Release, info: LockInfo, timeout: Duration) -> Held {
@@ -195,6 +249,71 @@ impl Held {
         result.map_err(|e| unrecorded(&self.shared.record, final_record, e))
     }
 
+    /// Marks the deployed revisions among `earlier` superseded, then writes the final record
+    /// (see [`Held::finish`]). Both are tried again for a few seconds. If an earlier revision
+    /// cannot be superseded, this revision is not recorded deployed (that would make two): it is
+    /// recorded failed, and the error says which revision is still deployed, what is applied,
+    /// and how to repair it.
+    pub async fn finish_superseding(
+        self,
+        final_record: &Release,
+        earlier: &[Revision],
+    ) -> Result<(), ReleaseError> {
+        let store = Store::new(self.shared.store.cluster().with_budget(FINISH_BUDGET));
+        let Err((still_deployed, cause)) = supersede(&store, earlier).await else {
+            return self.finish(final_record).await;
+        };
+        let locked = self.shared.record.clone();
+        let (name, version) = (&locked.name, locked.version);
+        let wanted = final_record.status();
+        let mut written = final_record.clone();
+        if wanted == Status::Deployed {
+            written.set_status(
+                Status::Failed,
+                format!(
+                    "{} applied, but revision {still_deployed} could not be marked superseded: {cause}",
+                    locked.status().operation()
+                ),
+            );
+        }
+        let recorded = self.finish(&written).await.is_ok();
+        let applied = if wanted == Status::Deployed {
+            format!("the objects of revision {version} are applied")
+        } else {
+            "the release's objects were deleted (some of them, if it failed)".to_string()
+        };
+        let this = if recorded {
+            format!("revision {version} is recorded {}", written.status())
+        } else {
+            format!(
+                "revision {version} is still {} (the lock of this process)",
+                locked.status()
+            )
+        };
+        let state =
+            format!("revision {still_deployed} is still deployed although {applied}; {this}");
+        let unlock = if recorded {
+            String::new()
+        } else {
+            format!("run `rudder unlock {name}` (it marks revision {version} failed), then ")
+        };
+        let repair = if wanted == Status::Deployed {
+            format!(
+                "{unlock}run `rudder rollback {name} {version}` to record revision {version} deployed (or `rudder rollback {name} {still_deployed}` to return to revision {still_deployed})"
+            )
+        } else {
+            format!("{unlock}run `rudder uninstall {name}` again")
+        };
+        Err(ReleaseError::Unrecorded {
+            name: name.clone(),
+            revision: version,
+            wanted: wanted.to_string(),
+            state,
+            repair,
+            cause: Box::new(cause),
+        })
+    }
+
     /// Stops the heartbeat without writing: the revision's records were deleted (a purging
     /// uninstall).
     pub async fn release(self) {
@@ -205,6 +324,78 @@ impl Held {
 
     fn unregister(&self) {
         registry().retain(|s| !Arc::ptr_eq(s, &self.shared));
+    }
+}
+
+/// Marks the deployed revisions among `earlier` superseded. Each is read again and rewritten
+/// only if unchanged since (an uninstall that backs off may put it back meanwhile; a deleted one
+/// is skipped), tried again until [`FINISH_BUDGET`] is spent. The error names the revision left
+/// deployed.
+async fn supersede(store: &Store, earlier: &[Revision]) -> Result<(), (u64, ReleaseError)> {
+    let started = Instant::now();
+    for revision in earlier
+        .iter()
+        .filter(|r| r.release.status() == Status::Deployed)
+    {
+        let version = revision.release.version;
+        // First as read with the history (one request when nothing changed since), then as
+        // read again.
+        let mut known = Some(revision.clone());
+        loop {
+            let error = match supersede_one(store, &revision.release, known.take()).await {
+                Ok(true) => break,
+                Ok(false) => ReleaseError::Raced {
+                    name: revision.release.name.clone(),
+                    revision: version,
+                    holder: "another operation".to_string(),
+                },
+                Err(e) => e,
+            };
+            if started.elapsed() + Duration::from_secs(1) >= FINISH_BUDGET {
+                return Err((version, error));
+            }
+            tracing::debug!("cannot mark revision {version} superseded yet: {error}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    Ok(())
+}
+
+/// One attempt at superseding `release` (`current`: its record as last read, else it is read
+/// now): `false` when another process wrote it in between.
+async fn supersede_one(
+    store: &Store,
+    release: &Release,
+    current: Option<Revision>,
+) -> Result<bool, ReleaseError> {
+    let current = match current {
+        Some(current) => Some(current),
+        None => {
+            store
+                .revision(&release.namespace, &release.name, release.version)
+                .await?
+        }
+    };
+    let Some(current) = current else {
+        return Ok(true);
+    };
+    // `uninstalling` here belongs to an uninstall that saw this operation's revision and backs off.
+    if !matches!(
+        current.release.status(),
+        Status::Deployed | Status::Uninstalling
+    ) {
+        return Ok(true);
+    }
+    let mut old = current.release.clone();
+    let description = old
+        .info
+        .as_ref()
+        .map(|i| i.description.clone())
+        .unwrap_or_default();
+    old.set_status(Status::Superseded, description);
+    match &current.secret.metadata.resource_version {
+        Some(rv) => Ok(store.update_if_unchanged(&old, None, rv).await?.is_some()),
+        None => store.update(&old, None).await.map(|()| true),
     }
 }
 
@@ -279,7 +470,11 @@ pub async fn interrupt_all(signal: &str) -> Vec<String> {
 
 /// Whether a lock-holding revision's holder stopped heartbeating for longer than its timeout.
 fn is_stale(revision: &Revision) -> bool {
-    let timeout = storage::lock_of(&revision.secret).map_or(300, |l| l.timeout_seconds);
+    let lock = storage::lock_of(&revision.secret);
+    if lock.as_ref().is_some_and(LockInfo::holder_has_exited) {
+        return true;
+    }
+    let timeout = lock.map_or(300, |l| l.timeout_seconds);
     let last_seen = storage::last_sign_of_life(&revision.secret);
     let now = chrono::Utc::now();
     last_seen.is_none_or(|t| (now - t).num_seconds() > timeout as i64)
@@ -341,9 +536,8 @@ pub async fn take_over_if_stale(
     let lock = storage::lock_of(&latest.secret);
     let last_seen = storage::last_sign_of_life(&latest.secret);
     let timeout = lock.as_ref().map(|l| l.timeout_seconds).unwrap_or(300);
-    let now = chrono::Utc::now();
-    let stale = last_seen.is_none_or(|t| (now - t).num_seconds() > timeout as i64);
-    if !stale {
+    let exited = lock.as_ref().is_some_and(LockInfo::holder_has_exited);
+    if !is_stale(latest) {
         return Err(locked_error(&latest.release.name, status, lock, last_seen));
     }
     let holder = lock
@@ -353,17 +547,38 @@ pub async fn take_over_if_stale(
     let seen = last_seen
         .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
         .unwrap_or_else(|| "an unknown time".to_string());
+    let why = if exited {
+        format!("{holder} no longer runs (last heartbeat {seen})")
+    } else {
+        format!("{holder} stopped responding (last heartbeat {seen}, timeout {timeout}s)")
+    };
     let description = format!(
-        "{} interrupted: {holder} stopped responding (last heartbeat {seen}, timeout {timeout}s); taken over by rudder pid {}",
-        status,
+        "{status} interrupted: {why}; taken over by rudder pid {}",
         std::process::id()
     );
     latest
         .release
         .set_status(Status::Failed, description.clone());
-    store.update(&latest.release, None).await?;
+    // Two operations may find the same abandoned lock: only the first one's write counts.
+    if let Some(rv) = latest.secret.metadata.resource_version.clone() {
+        match store
+            .update_if_unchanged(&latest.release, None, &rv)
+            .await?
+        {
+            // An uninstall goes on to rewrite this revision: from what was just written.
+            Some(written) => latest.secret.metadata.resource_version = Some(written),
+            None => return Err(changed_meanwhile(store, &latest.release).await),
+        }
+    } else {
+        store.update(&latest.release, None).await?;
+    }
+    let gone = if exited {
+        "which no longer runs"
+    } else {
+        "which stopped responding"
+    };
     Ok(Some(format!(
-        "revision {} of release {} was left {status} by {holder}; marked it failed and took over",
+        "revision {} of release {} was left {status} by {holder}, {gone}; marked it failed and took over",
         latest.release.version, latest.release.name
     )))
 }

@@ -194,6 +194,9 @@ pub enum ReleaseError {
         revision: u64,
         holder: String,
     },
+    /// An uninstall removed the revision this operation builds on while it was being prepared.
+    #[error("release {name} was uninstalled by another operation while this one was being prepared (revision {revision} is gone); run it again")]
+    UninstalledMeanwhile { name: String, revision: u64 },
     #[error(transparent)]
     Cluster(#[from] ClusterError),
     #[error(transparent)]

@@ -525,6 +525,25 @@ impl LockInfo {
         }
     }
 
+    /// Whether the holder is a rudder process on this host that no longer runs: its lock is
+    /// abandoned whatever its heartbeat says. `false` when that cannot be known (another host,
+    /// no `/proc`, a holder rudder did not write); a reused pid only delays the take-over
+    /// until the timeout.
+    pub fn holder_has_exited(&self) -> bool {
+        let Some((pid, host)) = self
+            .holder
+            .strip_prefix("rudder pid ")
+            .and_then(|rest| rest.split_once(" on host "))
+        else {
+            return false;
+        };
+        let Ok(pid) = pid.parse::<u32>() else {
+            return false;
+        };
+        let proc = std::path::Path::new("/proc");
+        host == hostname() && proc.join("self").exists() && !proc.join(pid.to_string()).exists()
+    }
+
     fn annotations(&self) -> BTreeMap<String, String> {
         BTreeMap::from([
             (LOCK_HOLDER.to_string(), self.holder.clone()),

@@ -145,6 +145,24 @@ impl Store {
         Ok(())
     }
 
+    /// Rewrites a revision only if its Secret still has `resource_version` (optimistic
+    /// concurrency): the new resourceVersion, or `None` when another process wrote or deleted it
+    /// meanwhile.
+    pub async fn update_if_unchanged(
+        &self,
+        release: &Release,
+        lock: Option<&LockInfo>,
+        resource_version: &str,
+    ) -> Result<Option<String>, ReleaseError> {
+        let mut secret = storage::to_secret(release, SecretWrite::Update, lock);
+        secret.metadata.resource_version = Some(resource_version.to_string());
+        match self.cluster.replace_secret(&secret).await {
+            Ok(written) => Ok(Some(written.metadata.resource_version.unwrap_or_default())),
+            Err(e) if e.is_conflict() || e.is_not_found() => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Deletes one revision's record.
     pub async fn delete(
         &self,

@@ -9,7 +9,6 @@ use crate::cluster::{Cascade, Cluster, ObjectRef};
 use super::apply::{self, Context};
 use super::rendering::objects_of_manifest;
 use super::storage::{self, Status};
-use super::store::Revision;
 use super::{
     hooks, lock, ApplySettings, DryRun, Outcome, Progress, ReleaseError, Store, WaitStrategy,
 };
@@ -76,7 +75,7 @@ pub async fn uninstall(
         }
         return Err(ReleaseError::NotFound { name, namespace });
     };
-    let mut record = latest.release;
+    let mut record = latest.release.clone();
     if record.status() == Status::Uninstalled {
         if options.keep_history {
             return Err(ReleaseError::Usage(format!(
@@ -126,21 +125,22 @@ pub async fn uninstall(
             notices,
         }));
     }
-    let previous = record.clone();
     record.set_status(
         Status::Uninstalling,
         "Deletion in progress (or silently failed)",
     );
     // The latest revision marked `uninstalling` is the lock: install, upgrade and rollback
     // refuse while it is held, and a revision created meanwhile makes this uninstall back off.
-    let held = lock::hold(&store, &record, &previous, options.timeout).await?;
+    let held = lock::hold(&store, &record, &latest, options.timeout).await?;
+    // Once objects are deleted, no earlier revision may still claim to be deployed (the latest
+    // one is being uninstalled; an earlier one is deployed when the latest failed).
+    let earlier = &history[..history.len().saturating_sub(1)];
     let kept = match delete_release_objects(&ctx, &mut record, &objects, options).await {
         Ok(kept) => kept,
         Err(failure) => {
             // Some objects may be gone: the revision no longer describes what runs.
             record.set_status(Status::Failed, format!("Uninstallation failed: {failure}"));
-            supersede_earlier_deployed(&store, &history).await?;
-            held.finish(&record).await?;
+            held.finish_superseding(&record, earlier).await?;
             return Err(failure);
         }
     };
@@ -151,8 +151,7 @@ pub async fn uninstall(
             .unwrap_or_else(|| "Uninstallation complete".into());
         record.info_mut().deleted = Some(storage::now_go());
         record.set_status(Status::Uninstalled, description);
-        supersede_earlier_deployed(&store, &history).await?;
-        held.finish(&record).await?;
+        held.finish_superseding(&record, earlier).await?;
     } else {
         held.release().await;
         for r in &history {
@@ -164,16 +163,6 @@ pub async fn uninstall(
         kept,
         notices,
     }))
-}
-
-/// Once objects are deleted, no earlier revision may still claim to be deployed (the latest one
-/// is being uninstalled; an earlier one is deployed when the latest failed).
-async fn supersede_earlier_deployed(
-    store: &Store,
-    history: &[Revision],
-) -> Result<(), ReleaseError> {
-    let earlier = &history[..history.len().saturating_sub(1)];
-    super::upgrade::supersede_deployed(store, earlier).await
 }
 
 /// Pre-delete hooks, the deletion itself (in Helm's uninstall order, `keep` objects spared and

@@ -308,10 +308,9 @@ pub(crate) async fn roll_out(
     .await;
     match result {
         Ok(()) => {
-            supersede_deployed(store, history).await?;
             let description = settings.description.clone().unwrap_or(rollout.done);
             record.set_status(Status::Deployed, description);
-            held.finish(record).await?;
+            held.finish_superseding(record, history).await?;
             Ok(kept)
         }
         Err(failure) => {
@@ -417,27 +416,6 @@ pub(crate) fn removed_objects(
         .into_iter()
         .filter(|(r, _)| !wanted.contains(r))
         .collect()
-}
-
-/// Marks every deployed revision superseded (Helm keeps one deployed revision).
-pub(crate) async fn supersede_deployed(
-    store: &Store,
-    history: &[Revision],
-) -> Result<(), ReleaseError> {
-    for r in history
-        .iter()
-        .filter(|r| r.release.status() == Status::Deployed)
-    {
-        let mut old = r.release.clone();
-        let description = old
-            .info
-            .as_ref()
-            .map(|i| i.description.clone())
-            .unwrap_or_default();
-        old.set_status(Status::Superseded, description);
-        store.update(&old, None).await?;
-    }
-    Ok(())
 }
 
 /// `--cleanup-on-fail`: deletes objects this revision added that the base revision did not have.
