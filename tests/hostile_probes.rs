@@ -145,26 +145,3 @@ fn concurrency_and_kill_9() {
     harness::report("concurrency", total, &failures, started.elapsed());
     assert_held("concurrency", &failures);
 }
-
-/// The probes that break an invariant until another helper's change lands (each says why):
-/// `cargo test --test hostile_probes -- --ignored` shows which still do.
-#[test]
-#[ignore = "pending on issue 19 work in progress (Go template recursion); each probe says why"]
-fn pending_probes() {
-    let local = harness::only_pending(charts::template_probes());
-    let mut failures = run_category("pending", &Ctx::default(), &local, THREADS);
-    let sandbox = common::Sandbox::start();
-    let ctx = Ctx {
-        kubeconfig: Some(sandbox.kubeconfig.clone()),
-    };
-    cluster::install_secret_release(&ctx);
-    let mut remote = cluster::flag_probes();
-    remote.extend(cluster::secret_probes());
-    failures.extend(run_category(
-        "pending",
-        &ctx,
-        &harness::only_pending(remote),
-        THREADS,
-    ));
-    assert_held("pending", &failures);
-}

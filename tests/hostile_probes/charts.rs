@@ -296,9 +296,6 @@ pub fn template_probes() -> Vec<Probe> {
             if verb == "lint" {
                 probe = probe.reports_on_stdout();
             }
-            if let Some(why) = pending_go(name) {
-                probe = probe.pending(why);
-            }
             probes.push(probe);
         }
     }
@@ -326,25 +323,10 @@ pub fn template_probes() -> Vec<Probe> {
             if verb == "lint" {
                 probe = probe.reports_on_stdout();
             }
-            if let Some(why) = pending_tera(name) {
-                probe = probe.pending(why);
-            }
             probes.push(probe);
         }
     }
     probes
-}
-
-/// Go template probes pending on other work (none since the include/tpl recursion limits and
-/// the elided error chains of issue 19 landed).
-fn pending_go(_name: &str) -> Option<&'static str> {
-    None
-}
-
-/// Tera probes pending on other work (none since the render budget, recursion limits and
-/// Tera arithmetic of issue 19 landed).
-fn pending_tera(_name: &str) -> Option<&'static str> {
-    None
 }
 
 /// `template --output-dir`: must write only into the folder.

@@ -70,9 +70,6 @@ pub struct Probe {
     pub env: Vec<(String, String)>,
     /// The command reports problems on stdout (`lint`): a failure may name them there.
     pub reports_on_stdout: bool,
-    /// Known to break an invariant until another change lands: why. Run by the ignored
-    /// `pending_probes` test only, and listed by every category run.
-    pub pending: Option<&'static str>,
 }
 
 impl Probe {
@@ -92,17 +89,11 @@ impl Probe {
             bound: HANG_BOUND,
             env: Vec::new(),
             reports_on_stdout: false,
-            pending: None,
         }
     }
 
     pub fn reports_on_stdout(mut self) -> Self {
         self.reports_on_stdout = true;
-        self
-    }
-
-    pub fn pending(mut self, why: &'static str) -> Self {
-        self.pending = Some(why);
         self
     }
 
@@ -559,16 +550,6 @@ pub struct Failure {
 /// Runs `probes` on `threads` threads and prints `probes: CATEGORY N/M hold` plus every
 /// failure with its command line; returns the failures.
 pub fn run_category(category: &str, ctx: &Ctx, probes: &[Probe], threads: usize) -> Vec<Failure> {
-    let (pending, probes): (Vec<&Probe>, Vec<&Probe>) =
-        probes.iter().partition(|p| p.pending.is_some());
-    for p in &pending {
-        eprintln!(
-            "probe {category}/{} pending ({}): {}",
-            p.name,
-            p.pending.unwrap_or_default(),
-            p.command_line()
-        );
-    }
     let next = AtomicUsize::new(0);
     let failures = Mutex::new(Vec::new());
     let slowest = Mutex::new(Vec::new());
@@ -577,7 +558,7 @@ pub fn run_category(category: &str, ctx: &Ctx, probes: &[Probe], threads: usize)
         for _ in 0..threads.max(1) {
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some(probe) = probes.get(i).copied() else {
+                let Some(probe) = probes.get(i) else {
                     break;
                 };
                 let started = Instant::now();
@@ -606,25 +587,7 @@ pub fn run_category(category: &str, ctx: &Ctx, probes: &[Probe], threads: usize)
         .collect();
     eprintln!("probes: {category} slowest: {}", shown.join(", "));
     report(category, probes.len(), &failures, started.elapsed());
-    if !pending.is_empty() {
-        eprintln!(
-            "probes: {category} {} pending on other changes (run with --ignored)",
-            pending.len()
-        );
-    }
     failures
-}
-
-/// The pending probes of `probes`, made runnable (for the ignored test that checks them).
-pub fn only_pending(probes: Vec<Probe>) -> Vec<Probe> {
-    probes
-        .into_iter()
-        .filter(|p| p.pending.is_some())
-        .map(|mut p| {
-            p.pending = None;
-            p
-        })
-        .collect()
 }
 
 /// Prints the count line and the failures.
