@@ -1,6 +1,6 @@
 //! Conversions as Sprig performs them: `strval` for strings and `spf13/cast` for numbers.
 
-use super::super::value::Value;
+use crate::value::Value;
 
 /// Sprig's `strval`: strings as is, `[]byte` as text, objects via `String()`, everything else
 /// as `fmt.Sprintf("%v")` (so nil is `<nil>`).

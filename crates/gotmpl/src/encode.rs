@@ -10,8 +10,8 @@
 
 use std::cmp::Ordering;
 
-use super::fmt::format_float_g;
-use super::value::Value;
+use crate::fmt::format_float_g;
+use crate::value::Value;
 
 /// Data after a JSON round trip, as go-yaml sees it.
 enum Node {
@@ -754,7 +754,7 @@ fn resolves_to_str(s: &str) -> bool {
 
 fn is_yaml_number(s: &str) -> bool {
     let plain = s.replace('_', "");
-    if super::funcs::cast::parse_go_int(&plain).is_some() {
+    if crate::cast::parse_go_int(&plain).is_some() {
         return true;
     }
     // Unsigned values beyond i64 and binary literals.

@@ -1,21 +1,15 @@
 //! The executor: walks parse trees with Go `text/template`'s evaluation rules (Helm's
-//! `missingkey=zero`), calling builtins, Helm's engine functions and the function registry.
+//! `missingkey=zero`), calling builtins, the registry's functions and the host's.
 
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use super::fmt::{format_v, sprintf};
-use super::funcs::{self, cast, FuncError};
-use super::parse::{self, Arg, Branch, Callee, Command, Fields, List, Node, Number, Pipe, Span};
-use super::value::{Dict, Value};
-use crate::render::Lookup;
+use crate::cast;
+use crate::fmt::{format_v, sprintf};
+use crate::func::{FuncError, Registry};
+use crate::parse::{self, Arg, Branch, Callee, Command, Fields, List, Node, Number, Pipe, Span};
+use crate::value::{Dict, Value};
 
-/// Helm's limit on nested `include`s of one template name.
-const MAX_INCLUDE_DEPTH: usize = 1000;
-/// How deeply `tpl` calls may nest. Go has no such limit (a `tpl` that renders itself grows
-/// Helm's goroutine stack until the runtime aborts); each level here costs a parse and an
-/// execution frame, so an explicit bound turns the same chart into an error instead.
-const MAX_TPL_DEPTH: usize = 1000;
 /// Go's limit on template call depth (`maxExecDepth`).
 const MAX_EXEC_DEPTH: usize = 100_000;
 
@@ -34,48 +28,31 @@ pub struct TemplateSet {
     templates: HashMap<String, Template>,
 }
 
-/// Names the engine implements itself (not in the registry) and the parser must accept.
+/// Go's builtins: names the executor implements itself (not in the registry).
 const ENGINE_FUNCS: &[&str] = &[
-    "and",
-    "or",
-    "not",
-    "eq",
-    "ne",
-    "lt",
-    "le",
-    "gt",
-    "ge",
-    "len",
-    "index",
-    "slice",
-    "print",
-    "printf",
-    "println",
-    "html",
-    "js",
-    "urlquery",
-    "call",
-    "include",
-    "tpl",
-    "required",
-    "fail",
-    "lookup",
-    "getHostByName",
+    "and", "or", "not", "eq", "ne", "lt", "le", "gt", "ge", "len", "index", "slice", "print",
+    "printf", "println", "html", "js", "urlquery", "call",
 ];
 
-/// The function templates call as `name`, if there is one: the engine's own builtins first,
-/// then the registry (resolved once at parse time, so execution skips the name lookup).
-pub fn resolve_func(name: &str) -> Option<Callee> {
+/// The function templates call as `name`, if there is one: Go's builtins first, then the
+/// registry's plain functions, then the host's (resolved once at parse time, so execution skips
+/// the name lookup).
+pub fn resolve_func(funcs: &Registry, name: &str) -> Option<Callee> {
     if let Some(builtin) = ENGINE_FUNCS.iter().find(|f| **f == name) {
         return Some(Callee {
             name: builtin,
             func: None,
         });
     }
-    funcs::registry().entry(name).map(|(name, func)| Callee {
-        name,
-        func: Some(func),
-    })
+    if let Some((name, func)) = funcs.entry(name) {
+        return Some(Callee {
+            name,
+            func: Some(func),
+        });
+    }
+    funcs
+        .host_name(name)
+        .map(|name| Callee { name, func: None })
 }
 
 /// A template that failed to parse.
@@ -109,9 +86,10 @@ pub fn line_col(src: &str, pos: usize) -> (usize, usize) {
 /// threads and added in order afterwards.
 pub type ParsedFile = Vec<(String, List)>;
 
-/// Parses `src` as the file `file` (no set needed: see [`TemplateSet::add_parsed`]).
-pub fn parse_source(file: &str, src: &str) -> Result<ParsedFile, ParseFailure> {
-    parse::parse_file(file, src, &resolve_func).map_err(|e| {
+/// Parses `src` as the file `file` with the functions of `funcs` (no set needed: see
+/// [`TemplateSet::add_parsed`]).
+pub fn parse_source(funcs: &Registry, file: &str, src: &str) -> Result<ParsedFile, ParseFailure> {
+    parse::parse_file(file, src, &|name: &str| resolve_func(funcs, name)).map_err(|e| {
         let (line, _) = line_col(src, e.pos);
         ParseFailure {
             file: file.to_string(),
@@ -124,8 +102,13 @@ pub fn parse_source(file: &str, src: &str) -> Result<ParsedFile, ParseFailure> {
 impl TemplateSet {
     /// Parses `src` as the file `file` and adds it and its `define`s; a later non-empty
     /// definition replaces an earlier one (Go's `AddParseTree`).
-    pub fn parse_file(&mut self, file: &str, src: &str) -> Result<(), ParseFailure> {
-        let parsed = parse_source(file, src)?;
+    pub fn parse_file(
+        &mut self,
+        funcs: &Registry,
+        file: &str,
+        src: &str,
+    ) -> Result<(), ParseFailure> {
+        let parsed = parse_source(funcs, file, src)?;
         self.add_parsed(file, Rc::from(src), parsed);
         Ok(())
     }
@@ -154,15 +137,17 @@ impl TemplateSet {
     }
 }
 
-/// An execution error, with Go's location and Helm's `fail`/`required` message if any.
+/// An execution error, with Go's location and, when a host function asked for it, the message
+/// to show on its own (Helm's `fail`/`required`).
 #[derive(Debug, Clone)]
 pub struct ExecError {
     /// Go's error text: `template: FILE:L:C: executing "NAME" at <NODE>: MSG`.
     pub message: String,
     /// `FILE:L:C` of the outermost failing node.
     pub location: String,
-    /// The message of a `fail` or `required` call, which Helm prints on its own.
-    pub helm_message: Option<String>,
+    /// The message of a host function's [`HostError::Own`] (Helm's `fail` or `required`), which
+    /// the host prints on its own.
+    pub own_message: Option<String>,
     /// Helm's readable trace (location, `executing "NAME" at <NODE>:`, message) per template
     /// level, when Helm can build one: only for errors the executor itself raises (not function
     /// errors, which Helm prints raw).
@@ -174,7 +159,7 @@ impl ExecError {
         ExecError {
             message,
             location: String::new(),
-            helm_message: None,
+            own_message: None,
             trace: None,
         }
     }
@@ -198,8 +183,8 @@ struct Frame {
 /// error from a nested template (include/tpl).
 enum Fault {
     Msg(String),
-    /// A `fail`/`required` message (Helm's HELM_ERR_START...HELM_ERR_END).
-    Helm(String),
+    /// A message to show on its own ([`HostError::Own`]).
+    Own(String),
     Nested(ExecError, String),
     /// An error from a `{{template}}` call, which Go propagates unchanged.
     Passthrough(ExecError),
@@ -211,30 +196,56 @@ fn fault<T>(pos: usize, node: impl std::fmt::Display, msg: impl Into<String>) ->
     Err(Box::new((pos, node.to_string(), Fault::Msg(msg.into()))))
 }
 
-/// One execution of templates (a whole chart render shares it for `include`'s recursion count).
+/// The functions that need the executor at hand, which the host adds on top of Go's language
+/// (Helm's `include`, `tpl`, `required`, `fail`, `lookup`), registered by name with
+/// [`Registry::add_host`].
+pub trait Host {
+    /// Calls the host function `name` with the evaluated arguments.
+    fn call(&self, exec: &mut Exec<'_>, name: &str, args: &[Value]) -> Result<Value, HostError>;
+}
+
+/// How a host function failed; the executor adds the location of the calling node.
+#[derive(Debug)]
+pub enum HostError {
+    /// The whole message, printed after the node (e.g. `error calling include: …`).
+    Msg(String),
+    /// A message the host shows on its own ([`ExecError::own_message`]); the executor prints
+    /// it after `error calling NAME: `.
+    Own(String),
+    /// An error of a nested execution, printed after the prefix (`error calling include: `).
+    Nested(ExecError, String),
+}
+
+/// Templates parsed from a string at run time ([`Exec::parse_text`]): the root and its
+/// `define`s, visible only while [`Exec::execute_text`] runs it.
+pub struct TextTemplates {
+    root: Option<Template>,
+    defines: HashMap<String, Template>,
+}
+
+/// One execution of templates (a whole chart render shares it).
 pub struct Exec<'a> {
     set: &'a TemplateSet,
-    /// Templates defined by `tpl` strings, visible during that `tpl` call only.
+    funcs: &'a Registry,
+    host: Option<&'a dyn Host>,
+    /// Templates defined by strings parsed at run time, visible while they run.
     overlays: Vec<HashMap<String, Template>>,
-    lookup: Option<&'a dyn Lookup>,
-    include_counts: HashMap<String, usize>,
-    /// `tpl` calls under way, bounded by [`MAX_TPL_DEPTH`].
-    tpl_depth: usize,
     vars: Vec<(Rc<str>, Value)>,
     frame: Frame,
     depth: usize,
-    /// The render budget for one output buffer (see `crate::render::max_output_bytes`).
+    /// The render budget for one output buffer (see [`crate::limits`]).
     output_limit: usize,
 }
 
 impl<'a> Exec<'a> {
-    pub fn new(set: &'a TemplateSet, lookup: Option<&'a dyn Lookup>) -> Self {
+    /// An execution of `set`'s templates with the functions of `funcs`, calling `host` for the
+    /// host's functions.
+    pub fn new(set: &'a TemplateSet, funcs: &'a Registry, host: Option<&'a dyn Host>) -> Self {
         Exec {
             set,
+            funcs,
+            host,
             overlays: Vec::new(),
-            lookup,
-            include_counts: HashMap::new(),
-            tpl_depth: 0,
             vars: Vec::new(),
             frame: Frame {
                 name: Rc::from(""),
@@ -242,7 +253,7 @@ impl<'a> Exec<'a> {
                 src: Rc::from(""),
             },
             depth: 0,
-            output_limit: crate::render::max_output_bytes(),
+            output_limit: crate::limits::max_output_bytes(),
         }
     }
 
@@ -386,7 +397,7 @@ impl<'a> Exec<'a> {
             return fault(
                 pos,
                 "output",
-                crate::render::output_limit_message(&format!(
+                crate::limits::output_limit_message(&format!(
                     "the output of template \"{}\"",
                     self.frame.name
                 )),
@@ -845,121 +856,37 @@ impl<'a> Exec<'a> {
                 node,
                 "error calling call: templates have no function values",
             ),
-            "include" => {
-                want(pos, node, name, &argv, 2)?;
-                let tname = cast::str_param(&argv[0]);
-                let count = self.include_counts.entry(tname.clone()).or_insert(0);
-                if *count > MAX_INCLUDE_DEPTH {
-                    return fault(
-                        pos,
-                        node,
-                        format!(
-                            "error calling include: rendering template has a nested reference name: {tname}: unable to execute template"
-                        ),
-                    );
-                }
-                *count += 1;
-                let r = self.execute(&tname, argv[1].clone());
-                if let Some(c) = self.include_counts.get_mut(&tname) {
-                    *c -= 1;
-                }
-                match r {
-                    Ok(s) => Ok(Value::from(s)),
-                    Err(e) => Err(Box::new((
-                        pos,
-                        node.to_string(),
-                        Fault::Nested(e, "error calling include: ".into()),
-                    ))),
-                }
-            }
-            "tpl" => {
-                want(pos, node, name, &argv, 2)?;
-                let text = cast::str_param(&argv[0]);
-                self.tpl(pos, node, &text, argv[1].clone())
-            }
-            "required" => {
-                want(pos, node, name, &argv, 2)?;
-                let missing = match &argv[1] {
-                    Value::Nil => true,
-                    Value::String(s) => s.is_empty(),
-                    _ => false,
-                };
-                if missing {
-                    return Err(Box::new((
-                        pos,
-                        node.to_string(),
-                        Fault::Helm(cast::str_param(&argv[0])),
-                    )));
-                }
-                Ok(argv[1].clone())
-            }
-            "fail" => {
-                want(pos, node, name, &argv, 1)?;
-                Err(Box::new((
-                    pos,
-                    node.to_string(),
-                    Fault::Helm(cast::str_param(&argv[0])),
-                )))
-            }
-            "lookup" => {
-                want(pos, node, name, &argv, 4)?;
-                let Some(lookup) = self.lookup else {
-                    return Ok(Value::empty_map());
-                };
-                let s: Vec<String> = argv.iter().map(cast::str_param).collect();
-                called(
-                    lookup
-                        .lookup(&s[0], &s[1], &s[2], &s[3])
-                        .map(|j| Value::from(&j)),
-                )
-            }
-            "getHostByName" => {
-                want(pos, node, name, &argv, 1)?;
-                Ok(funcs::network::get_host_by_name(&argv[0]))
-            }
-            _ => match callee.func {
-                Some(f) => f(&argv).map_err(|FuncError(e)| {
+            _ => match (callee.func, self.host) {
+                (Some(f), _) => f(&argv).map_err(|FuncError(e)| {
                     Box::new((
                         pos,
                         node.to_string(),
                         Fault::Msg(format!("error calling {name}: {e}")),
                     ))
                 }),
-                None => fault(pos, node, format!("function \"{name}\" not defined")),
+                (None, Some(host)) if self.funcs.host_name(name).is_some() => {
+                    host.call(self, name, &argv).map_err(|e| {
+                        let fault = match e {
+                            HostError::Msg(m) => Fault::Msg(m),
+                            HostError::Own(m) => Fault::Own(m),
+                            HostError::Nested(inner, prefix) => Fault::Nested(inner, prefix),
+                        };
+                        Box::new((pos, node.to_string(), fault))
+                    })
+                }
+                (None, _) => fault(pos, node, format!("function \"{name}\" not defined")),
             },
         }
     }
 
-    /// Helm's `tpl`: parse `text` as a template in a copy of the current set (its `define`s are
-    /// visible only to it) and execute it with `data`; `<no value>` is removed from the result.
-    fn tpl(&mut self, pos: usize, node: &str, text: &str, data: Value) -> EvalResult<Value> {
-        let parsed = match parse::parse_file("gotpl", text, &resolve_func) {
-            Ok(p) => p,
-            Err(e) => {
-                let (line, _) = line_col(text, e.pos);
-                return fault(
-                    pos,
-                    node,
-                    format!(
-                        "error calling tpl: cannot parse template {}: template: gotpl:{line}: {}",
-                        super::fmt::go_quote(text),
-                        e.message
-                    ),
-                );
-            }
-        };
-        if self.tpl_depth >= MAX_TPL_DEPTH {
-            return fault(
-                pos,
-                node,
-                format!(
-                    "error calling tpl: tpl calls nested more than {MAX_TPL_DEPTH} deep (does a tpl string render itself?)"
-                ),
-            );
-        }
+    /// Parses `text` as the file `file` in a copy of the current set, as Go's `Clone` + `Parse`
+    /// do: its `define`s will be visible only to it (an empty one does not hide an existing
+    /// template). Errors carry the line in `text`.
+    pub fn parse_text(&self, file: &str, text: &str) -> Result<TextTemplates, ParseFailure> {
+        let parsed = parse_source(self.funcs, file, text)?;
         let src: Rc<str> = Rc::from(text);
-        let file: Rc<str> = Rc::from("gotpl");
-        let mut overlay = HashMap::new();
+        let file: Rc<str> = Rc::from(file);
+        let mut defines = HashMap::new();
         let mut root = None;
         for (name, body) in parsed {
             let t = Template {
@@ -974,31 +901,23 @@ impl<'a> Exec<'a> {
             if parse::is_empty_tree(&t.body, text) && self.find(&name).is_some() {
                 continue;
             }
-            overlay.insert(name, t);
+            defines.insert(name, t);
         }
-        let Some(root) = root else {
-            return Ok(Value::str(""));
+        Ok(TextTemplates { root, defines })
+    }
+
+    /// Executes templates from [`Exec::parse_text`] with `data` as dot and `$`, returning the
+    /// output (with `<no value>` still in it); an empty text prints nothing.
+    pub fn execute_text(&mut self, text: TextTemplates, data: Value) -> Result<String, ExecError> {
+        let Some(root) = text.root else {
+            return Ok(String::new());
         };
-        self.overlays.push(overlay);
-        self.tpl_depth += 1;
+        let name = root.file.clone();
+        self.overlays.push(text.defines);
         let mut out = String::new();
-        let r = self.run("gotpl", &root, data, &mut out);
-        self.tpl_depth -= 1;
+        let r = self.run(&name, &root, data, &mut out);
         self.overlays.pop();
-        match r {
-            Ok(()) => Ok(Value::from(out.replace("<no value>", ""))),
-            Err(e) => Err(Box::new((
-                pos,
-                node.to_string(),
-                Fault::Nested(
-                    e,
-                    format!(
-                        "error calling tpl: error during tpl function execution for {}: ",
-                        super::fmt::go_quote(text)
-                    ),
-                ),
-            ))),
-        }
+        r.map(|()| out)
     }
 }
 
@@ -1035,15 +954,15 @@ fn locate(frame: &Frame, pos: usize, node: &str, f: Fault) -> ExecError {
             trace: (!m.starts_with("error calling ")).then(|| vec![entry(&m)]),
             message: format!("{head}{m}"),
             location,
-            helm_message: None,
+            own_message: None,
         },
-        Fault::Helm(m) => ExecError {
+        Fault::Own(m) => ExecError {
             message: format!(
                 "{head}error calling {}: {m}",
                 node.split_whitespace().next().unwrap_or("fail")
             ),
             location,
-            helm_message: Some(m),
+            own_message: Some(m),
             trace: None,
         },
         Fault::Nested(inner, prefix) => ExecError {
@@ -1057,7 +976,7 @@ fn locate(frame: &Frame, pos: usize, node: &str, f: Fault) -> ExecError {
             },
             message: format!("{head}{prefix}{}", inner.message),
             location,
-            helm_message: inner.helm_message,
+            own_message: inner.own_message,
         },
         Fault::Passthrough(inner) => inner,
     }
@@ -1353,9 +1272,11 @@ mod tests {
     use super::*;
 
     fn run(src: &str, data: serde_json::Value) -> Result<String, String> {
+        let funcs = Registry::default();
         let mut set = TemplateSet::default();
-        set.parse_file("t", src).map_err(|e| e.to_string())?;
-        let mut exec = Exec::new(&set, None);
+        set.parse_file(&funcs, "t", src)
+            .map_err(|e| e.to_string())?;
+        let mut exec = Exec::new(&set, &funcs, None);
         exec.execute("t", Value::from(&data)).map_err(|e| e.message)
     }
 
@@ -1502,9 +1423,13 @@ mod tests {
     #[test]
     fn parse_errors_name_the_line() {
         let mut set = TemplateSet::default();
-        let err = set.parse_file("f", "ok\n{{ if }}").unwrap_err();
+        let err = set
+            .parse_file(&Registry::default(), "f", "ok\n{{ if }}")
+            .unwrap_err();
         assert_eq!(err.line, 2);
-        let err = set.parse_file("f", "{{ nosuchfunc }}").unwrap_err();
+        let err = set
+            .parse_file(&Registry::default(), "f", "{{ nosuchfunc }}")
+            .unwrap_err();
         assert!(err.message.contains("function \"nosuchfunc\" not defined"));
     }
 

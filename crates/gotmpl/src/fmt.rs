@@ -1,7 +1,7 @@
 //! Go's `fmt` formatting of template values: `%v` (what `{{ . }}` and `print` show) and the
 //! `printf` verbs charts use, with Go's error markers (`%!d(float64=1.5)`, `%!s(MISSING)`).
 
-use super::value::Value;
+use crate::value::Value;
 
 /// `fmt.Sprint(v)`: the `%v` form.
 pub fn format_v(v: &Value) -> String {

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use super::parse::ParseError;
+use crate::parse::ParseError;
 
 /// A token kind. Names, text and literals borrow the template source: the parser reads tokens
 /// in place and copies only what its tree keeps.

@@ -7,8 +7,8 @@
 
 use std::borrow::Cow;
 
-use super::funcs::Func;
-use super::lex::{lex, Item, Tok};
+use crate::func::Func;
+use crate::lex::{lex, Item, Tok};
 
 /// A parse error with the byte offset where it happened.
 #[derive(Debug, Clone, PartialEq)]
@@ -664,7 +664,7 @@ fn parse_number(text: &str, pos: usize) -> Result<Number, ParseError> {
     } else {
         Cow::Borrowed(text)
     };
-    if let Some(i) = super::funcs::cast::parse_go_int(&clean) {
+    if let Some(i) = crate::cast::parse_go_int(&clean) {
         return Ok(Number::Int(i));
     }
     let lower = clean.to_ascii_lowercase();

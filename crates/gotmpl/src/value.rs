@@ -263,7 +263,7 @@ impl Value {
 
     /// The value as `fmt.Sprint` (`%v`) prints it: `map[a:1 b:2]`, `[a b]`, `1e+06`, `<nil>`.
     pub fn to_go_string(&self) -> String {
-        super::fmt::format_v(self)
+        crate::fmt::format_v(self)
     }
 
     /// Deep copy (Sprig's `deepCopy`): maps become new maps.

@@ -576,7 +576,7 @@ mod tests {
 
     #[test]
     fn passes_masterminds_documented_checks() {
-        let table = include_str!("../../../../testdata/constraints/masterminds_checks.tsv");
+        let table = include_str!("../../../testdata/constraints/masterminds_checks.tsv");
         let mut failures = Vec::new();
         let mut count = 0;
         for line in table

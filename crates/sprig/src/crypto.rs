@@ -13,9 +13,9 @@ mod primes;
 
 pub use keys::{keys_generated_by, prefetch_rsa_keys, KeyPrefetch};
 
-use super::super::value::Value;
 use super::cast::str_param;
 use super::{arity, FuncError, Registry};
+use gotmpl::value::Value;
 
 fn one_str(name: &str, args: &[Value]) -> Result<String, FuncError> {
     arity(name, args, 1)?;

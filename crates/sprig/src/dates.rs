@@ -8,9 +8,9 @@ use std::rc::Rc;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 
-use super::super::value::{Object, Value};
 use super::cast::str_param;
 use super::{arity, FuncError, Registry};
+use gotmpl::value::{Object, Value};
 
 /// A Go `time.Time`: an instant plus the zone it is shown in.
 #[derive(Clone, Debug, PartialEq)]
@@ -511,7 +511,7 @@ fn parse_error(value: &str, layout: &str, elem_value: &str, elem: &str, msg: &st
 }
 
 fn go_q(s: &str) -> String {
-    super::super::fmt::go_quote(s)
+    gotmpl::fmt::go_quote(s)
 }
 
 /// Reads 1–2 digits (exactly 2 when `fixed`).

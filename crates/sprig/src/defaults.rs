@@ -1,8 +1,8 @@
 //! Sprig's default functions: `default`, `empty`, `coalesce`, `ternary`, `all`, `any`.
 
-use super::super::encode;
-use super::super::value::Value;
 use super::{arity, arity_min, cast, FuncError, Registry};
+use gotmpl::encode;
+use gotmpl::value::Value;
 
 /// `default DEFAULT GIVEN`: GIVEN unless it is empty (Sprig's emptiness: nil, false, 0, "",
 /// empty list or map), else DEFAULT. In a pipeline GIVEN is the piped value.

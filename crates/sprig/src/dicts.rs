@@ -4,9 +4,9 @@
 //! Go map iteration order is random, so `keys` and `values` have no defined order in Helm;
 //! we give sorted key order, which is what every chart that cares asks for with `sortAlpha`.
 
-use super::super::value::{Dict, Value};
 use super::cast::{self, str_param, string_list};
 use super::{arity, arity_min, FuncError, Registry};
+use gotmpl::value::{Dict, Value};
 
 /// A `map[string]interface{}` parameter: a map, or `None` for Go's nil map.
 fn dict_param(v: &Value) -> Result<Option<Dict>, FuncError> {

@@ -4,9 +4,9 @@
 
 use base64::Engine as _;
 
-use super::super::value::Value;
 use super::cast::str_param;
 use super::{arity, FuncError, Registry};
+use gotmpl::value::Value;
 
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const B32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";

@@ -1,5 +1,5 @@
-//! The template function registry: Sprig v3's `TxtFuncMap` (minus `env`/`expandenv`) and Helm's
-//! data functions, each family in its own file.
+//! Sprig v3's template functions (`TxtFuncMap` minus `env`/`expandenv`) for [`gotmpl`], each
+//! family in its own file, plus Helm's `toToml`/`fromToml`, which need nothing of Helm's.
 //!
 //! # Adding a function
 //! 1. Pick the family file (`strings.rs`, `lists.rs`, `dicts.rs`, ...) matching Sprig's docs.
@@ -22,21 +22,21 @@
 //! }
 //! ```
 //!
-//! Functions that need the engine (`include`, `tpl`, `lookup`, `and`/`or`, `printf`'s builtins)
-//! are not here: the executor implements them.
+//! Functions that need the engine are not here: Go's builtins (`and`/`or`, `printf`, ...) are the
+//! executor's, and Helm's (`include`, `tpl`, `required`, `lookup`, `toYaml`...) are the Helm
+//! layer's, which adds them on top of this registry.
 //! Errors: return `FuncError::new(msg)`; the executor wraps it as Go does
 //! (`error calling NAME: msg`). A Go function that panics (Sprig's `must*` variants) is an error.
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use super::value::Value;
+pub use gotmpl::cast;
+pub use gotmpl::func::{arity, arity_min, arity_range, Func, FuncError, Registry};
+use gotmpl::limits::{within_budget, LIST_ELEMENT_BYTES};
 
-pub mod cast;
-
+pub mod constraint;
 mod crypto;
 pub use crypto::{keys_generated_by, prefetch_rsa_keys, KeyPrefetch};
-mod data;
 mod dates;
 mod defaults;
 mod dicts;
@@ -53,72 +53,12 @@ mod strings;
 mod toml;
 mod urls;
 
-/// An error from a template function, printed after `error calling NAME: `.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{0}")]
-pub struct FuncError(pub String);
-
-impl FuncError {
-    pub fn new(msg: impl Into<String>) -> Self {
-        FuncError(msg.into())
-    }
-}
-
-/// What one list element costs against the render budget: the size of a value.
-pub(crate) const LIST_ELEMENT_BYTES: usize = std::mem::size_of::<Value>();
-
-/// Refuses a string or list of `bytes` that function `name` is about to build when it would pass
-/// the render budget, before any of it is allocated.
-pub(crate) fn within_budget(name: &str, bytes: usize) -> Result<(), FuncError> {
-    if bytes > crate::render::max_output_bytes() {
-        return Err(FuncError::new(crate::render::output_limit_message(
-            &format!(
-                "the result of {name} ({})",
-                crate::input::show_size(bytes as u64)
-            ),
-        )));
-    }
-    Ok(())
-}
-
-/// A template function: evaluated arguments in Go's parameter order → result.
-pub type Func = fn(&[Value]) -> Result<Value, FuncError>;
-
-/// Name → function.
-#[derive(Default)]
-pub struct Registry {
-    funcs: HashMap<&'static str, Func>,
-}
-
-impl Registry {
-    /// Registers (or replaces) a function.
-    pub fn add(&mut self, name: &'static str, f: Func) {
-        self.funcs.insert(name, f);
-    }
-
-    /// The function called `name`, if any.
-    pub fn get(&self, name: &str) -> Option<Func> {
-        self.funcs.get(name).copied()
-    }
-
-    /// The function called `name` with its registered (static) name, if any.
-    pub fn entry(&self, name: &str) -> Option<(&'static str, Func)> {
-        self.funcs.get_key_value(name).map(|(k, f)| (*k, *f))
-    }
-
-    /// Whether a function called `name` exists (the parser rejects unknown functions, as Go does).
-    pub fn contains(&self, name: &str) -> bool {
-        self.funcs.contains_key(name)
-    }
-}
-
-/// The registry of every plain (engine-independent) function, built once.
+/// The registry of every Sprig function, built once (hosts clone it and add their own).
 pub fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
     REGISTRY.get_or_init(|| {
         let mut r = Registry::default();
         crypto::register(&mut r);
-        data::register(&mut r);
         dates::register(&mut r);
         defaults::register(&mut r);
         dicts::register(&mut r);
@@ -137,44 +77,11 @@ pub fn registry() -> &'static Registry {
     })
 }
 
-/// Checks that `args` has exactly `n` elements, with Go's message.
-pub fn arity(name: &str, args: &[Value], n: usize) -> Result<(), FuncError> {
-    if args.len() != n {
-        return Err(FuncError(format!(
-            "wrong number of args for {name}: want {n} got {}",
-            args.len()
-        )));
-    }
-    Ok(())
-}
-
-/// Checks that `args` has at least `n` elements (variadic Go functions).
-pub fn arity_min(name: &str, args: &[Value], n: usize) -> Result<(), FuncError> {
-    if args.len() < n {
-        return Err(FuncError(format!(
-            "wrong number of args for {name}: want at least {n} got {}",
-            args.len()
-        )));
-    }
-    Ok(())
-}
-
-/// Checks that `args` has between `min` and `max` elements.
-pub fn arity_range(name: &str, args: &[Value], min: usize, max: usize) -> Result<(), FuncError> {
-    if args.len() < min || args.len() > max {
-        return Err(FuncError(format!(
-            "wrong number of args for {name}: want {min}-{max} got {}",
-            args.len()
-        )));
-    }
-    Ok(())
-}
-
 /// Shorthands for the family files' unit tests: call a registered function by name.
 #[cfg(test)]
 pub(crate) mod testing {
-    use super::super::value::Value;
     use super::{registry, FuncError};
+    use gotmpl::Value;
 
     /// Calls the registered function `name` with `args`.
     pub fn call(name: &str, args: &[Value]) -> Result<Value, FuncError> {

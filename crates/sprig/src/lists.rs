@@ -2,10 +2,10 @@
 //! and the plain ones fail alike, because a Go function's panic surfaces as the same template
 //! error as a returned one.
 
-use super::super::value::Value;
 use super::cast::{self, int_param};
 use super::strings::until_step;
 use super::{arity, arity_min, FuncError, Registry};
+use gotmpl::value::Value;
 
 /// What `reflect.TypeOf(nil).Kind()` does in Sprig: a nil pointer dereference.
 const NIL_KIND_PANIC: &str = "runtime error: invalid memory address or nil pointer dereference";

@@ -2,9 +2,9 @@
 //! math through `shopspring/decimal` (so `mulf 1.1 3` is 3.3, not 3.3000000000000003), and the
 //! conversions `int`, `int64`, `float64`, `atoi`, `toDecimal`.
 
-use super::super::value::Value;
 use super::cast::{int_param, str_param, to_float64, to_int64};
 use super::{arity, arity_min, FuncError, Registry};
+use gotmpl::value::Value;
 
 const DIVIDE_BY_ZERO: &str = "runtime error: integer divide by zero";
 

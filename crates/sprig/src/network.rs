@@ -4,8 +4,8 @@
 use std::net::ToSocketAddrs;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::super::value::Value;
 use super::cast::str_param;
+use gotmpl::value::Value;
 
 /// Whether templates may resolve host names. Process-wide: one rudder command renders with one
 /// setting, as one `helm` invocation does.

@@ -1,9 +1,9 @@
 //! Sprig's path functions: Go's `path` package (slash-separated, lexical) and the `os*`
 //! variants from `path/filepath`, which on Unix behave the same.
 
-use super::super::value::Value;
 use super::cast::str_param;
 use super::{arity, FuncError, Registry};
+use gotmpl::value::Value;
 
 /// Go's `path.Clean`: the shortest equivalent path by lexical processing.
 pub(super) fn clean(p: &str) -> String {

@@ -1,10 +1,10 @@
 //! Sprig's random values: `uuidv4` and `randBytes` (the random strings live with the other
 //! string functions).
 
-use super::super::value::Value;
 use super::cast::int_param;
 use super::encoding::b64_encode;
 use super::{arity, FuncError, Registry};
+use gotmpl::value::Value;
 
 fn uuidv4(args: &[Value]) -> Result<Value, FuncError> {
     arity("uuidv4", args, 0)?;

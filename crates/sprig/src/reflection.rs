@@ -4,9 +4,9 @@
 //! slices are not modelled, so `[]string` results report `[]interface {}` and semver's
 //! `uint64` fields report `int`.
 
-use super::super::value::Value;
 use super::cast::str_param;
 use super::{arity, FuncError, Registry};
+use gotmpl::value::Value;
 
 fn type_of(args: &[Value]) -> Result<Value, FuncError> {
     arity("typeOf", args, 1)?;

@@ -5,9 +5,9 @@
 
 use regex::{Captures, Regex};
 
-use super::super::value::Value;
 use super::cast::{int_param, str_param, string_list};
 use super::{arity, FuncError, Registry};
+use gotmpl::value::Value;
 
 /// Rewrites Go's ASCII-only Perl classes into forms the `regex` crate reads the same way.
 fn translate(pattern: &str) -> String {

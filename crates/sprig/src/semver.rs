@@ -1,5 +1,5 @@
 //! Sprig's `semver` and `semverCompare` with Masterminds/semver v3 semantics: versions parse
-//! loosely (`v1.2`, `1`). Constraints are the chart loader's (`chart::constraint`), which
+//! loosely (`v1.2`, `1`). Constraints are [`crate::constraint`] (the chart loader's too), which
 //! implements the same Masterminds grammar for `kubeVersion` and dependency ranges.
 
 use std::any::Any;
@@ -9,11 +9,11 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-use crate::chart::constraint::{parse_version, Constraint, ConstraintError};
+use crate::constraint::{parse_version, Constraint, ConstraintError};
 
-use super::super::value::{Object, Value};
 use super::cast::str_param;
 use super::{arity, FuncError, Registry};
+use gotmpl::value::{Object, Value};
 
 const INVALID_SEMVER: &str = "invalid semantic version";
 
@@ -64,7 +64,7 @@ impl Version {
                     .map_err(|_| {
                         format!(
                             "error parsing version segment: strconv.ParseUint: parsing {}: value out of range",
-                            crate::render::gotmpl::fmt::go_quote(m.as_str().trim_start_matches('.'))
+                            gotmpl::fmt::go_quote(m.as_str().trim_start_matches('.'))
                         )
                     }),
             }
@@ -174,7 +174,7 @@ fn semver_compare(args: &[Value]) -> Result<Value, FuncError> {
     let constraint = Constraint::parse(&str_param(&args[0])).map_err(|e| match e {
         ConstraintError::Constraint { part, .. } => FuncError::new(format!(
             "improper constraint: {}",
-            crate::render::gotmpl::fmt::go_quote(&part)
+            gotmpl::fmt::go_quote(&part)
         )),
         other => FuncError::new(other.to_string()),
     })?;

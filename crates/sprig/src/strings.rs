@@ -2,10 +2,10 @@
 //! (`trunc`, `substr`, `abbrev`, `wrap`) we do too, and repair a cut UTF-8 sequence the way Go's
 //! output would show it (as U+FFFD when printed).
 
-use super::super::fmt::go_quote;
-use super::super::value::{Dict, Value};
 use super::cast::{self, int_param, str_param, string_list};
 use super::{arity, FuncError, Registry};
+use gotmpl::fmt::go_quote;
+use gotmpl::value::{Dict, Value};
 
 /// Bytes of a Go string that may have been cut mid-character.
 fn from_bytes(b: &[u8]) -> String {
@@ -959,8 +959,8 @@ pub(super) fn register(r: &mut Registry) {
 #[cfg(test)]
 mod tests {
     //! Expected values are Helm 4's output for the same calls (rendered with helm_python).
-    use super::super::super::value::Value;
     use super::super::testing::{i, l, s, show};
+    use gotmpl::value::Value;
 
     #[test]
     fn trims() {

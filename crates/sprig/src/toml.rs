@@ -7,12 +7,12 @@
 //! as RFC 3339 with nanoseconds (local dates and times in their own forms). `toToml` returns the
 //! error text where the encoder fails, `mustToToml` fails.
 
-use super::super::encode::MAX_DEPTH;
-use super::super::fmt::format_float_g;
-use super::super::value::Value;
 use super::cast::str_param;
 use super::dates::{as_time, GoTime};
 use super::{arity, FuncError, Registry};
+use gotmpl::encode::MAX_DEPTH;
+use gotmpl::fmt::format_float_g;
+use gotmpl::value::Value;
 
 /// The zone names BurntSushi/toml gives times without an offset.
 const LOCAL_DATETIME: &str = "datetime-local";

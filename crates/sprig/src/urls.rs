@@ -2,9 +2,9 @@
 //! splitting, percent-decoding of path and fragment, and `URL.String`'s re-escaping.
 //! (`urlquery` is a Go template builtin, implemented by the executor.)
 
-use super::super::value::{Dict, Value};
 use super::cast::str_param;
 use super::{arity, FuncError, Registry};
+use gotmpl::value::{Dict, Value};
 
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
@@ -80,7 +80,7 @@ fn unescape(s: &str, mode: Mode) -> Result<String, String> {
                     let bad: String = s[i..].chars().take(3).collect();
                     return Err(format!(
                         "invalid URL escape {}",
-                        super::super::fmt::go_quote(&bad)
+                        gotmpl::fmt::go_quote(&bad)
                     ));
                 };
                 out.push(u8::from_str_radix(hex, 16).unwrap_or(0));
@@ -90,7 +90,7 @@ fn unescape(s: &str, mode: Mode) -> Result<String, String> {
                 if mode == Mode::Host && c < 0x80 && should_escape(c, mode) {
                     return Err(format!(
                         "invalid character {} in host name",
-                        super::super::fmt::go_quote(&char::from(c).to_string())
+                        gotmpl::fmt::go_quote(&char::from(c).to_string())
                     ));
                 }
                 out.push(c);
@@ -135,8 +135,7 @@ impl Url {
     /// Go's `url.Parse`.
     fn parse(raw: &str) -> Result<Url, String> {
         let (u, frag) = raw.split_once('#').unwrap_or((raw, ""));
-        let wrap =
-            |e: String, what: &str| format!("parse {}: {e}", super::super::fmt::go_quote(what));
+        let wrap = |e: String, what: &str| format!("parse {}: {e}", gotmpl::fmt::go_quote(what));
         let mut url = Url::parse_without_fragment(u).map_err(|e| wrap(e, u))?;
         if !frag.is_empty() {
             url.fragment = unescape(frag, Mode::Fragment).map_err(|e| wrap(e, raw))?;

@@ -192,7 +192,8 @@ pub fn values_text<'a>(data: &'a [u8], shown: &str) -> Result<&'a str, ChartErro
 }
 
 pub mod archive;
-pub mod constraint;
+/// Masterminds semver constraints (`kubeVersion`, dependency ranges): Sprig's parser.
+pub use sprig::constraint;
 pub mod ignore;
 mod load;
 pub mod path_component;

@@ -171,24 +171,23 @@ pub struct Rendered {
 /// The default cap on what one template may build: its output, and any one string or list a
 /// template function makes (`repeat`, `until`, Tera's `range`). A chart's whole manifest must fit
 /// in a 1 MiB release Secret compressed, so no real template comes near it.
-pub const DEFAULT_MAX_OUTPUT_BYTES: usize = 100 * 1024 * 1024;
+pub const DEFAULT_MAX_OUTPUT_BYTES: usize = ::gotmpl::limits::DEFAULT_MAX_OUTPUT_BYTES;
 
 /// The flag and environment variable that raise the render budget, for error messages.
 pub const OUTPUT_RAISE_HINT: &str =
     "raise it with --max-render-size SIZE or RUDDER_MAX_RENDER_SIZE=SIZE";
 
-static MAX_OUTPUT_BYTES: std::sync::atomic::AtomicUsize =
-    std::sync::atomic::AtomicUsize::new(DEFAULT_MAX_OUTPUT_BYTES);
-
 /// The render budget (see [`DEFAULT_MAX_OUTPUT_BYTES`]), checked while rendering, so that a
 /// template looping a hundred million times fails at the budget instead of exhausting memory.
+/// Both engines share it: it lives in `gotmpl`, whose plain functions check it too.
 pub fn max_output_bytes() -> usize {
-    MAX_OUTPUT_BYTES.load(std::sync::atomic::Ordering::Relaxed)
+    ::gotmpl::limits::max_output_bytes()
 }
 
 /// Sets the render budget for the rest of the process.
 pub fn set_max_output_bytes(limit: usize) {
-    MAX_OUTPUT_BYTES.store(limit, std::sync::atomic::Ordering::Relaxed);
+    ::gotmpl::limits::set_max_output_bytes(limit);
+    ::gotmpl::limits::set_raise_hint(OUTPUT_RAISE_HINT);
 }
 
 /// The words for a breached render budget: `what` passed it.

@@ -18,11 +18,11 @@ use rcgen::{
     Issuer, KeyPair, KeyUsagePurpose, SanType, SerialNumber,
 };
 
-use super::super::super::value::{Dict, Object, Value};
 use super::super::cast::{int_param, str_param, to_list};
 use super::super::encoding::b64_decode;
 use super::super::{arity, FuncError, Registry};
 use super::{dsa, keys};
+use gotmpl::value::{Dict, Object, Value};
 
 /// Sprig's `certificate` struct: PEM text of the certificate and of its private key.
 #[derive(Debug, Clone, PartialEq)]

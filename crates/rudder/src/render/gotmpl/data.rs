@@ -1,9 +1,10 @@
 //! Helm's data functions (`pkg/engine/funcs.go`): `toYaml`, `fromYaml`, `toJson`, `fromJson` and
 //! friends. `to*` swallow errors into "" as Helm does; `mustTo*` report them.
 
-use super::super::encode;
-use super::super::value::Value;
-use super::{arity, cast, FuncError, Registry};
+use gotmpl::cast;
+use gotmpl::encode;
+use gotmpl::func::{arity, FuncError, Registry};
+use gotmpl::value::Value;
 
 /// Helm's `toYaml`: `sigs.k8s.io/yaml` output without the final newline.
 fn to_yaml(args: &[Value]) -> Result<Value, FuncError> {

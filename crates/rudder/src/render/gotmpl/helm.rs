@@ -9,6 +9,7 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::encode;
+use super::engine_funcs::{helm_registry, HelmFuncs};
 use super::exec::{dict_of, parse_source, Exec, ExecError, ParseFailure, ParsedFile, TemplateSet};
 use super::funcs;
 use super::value::{Dict, Object, Value};
@@ -553,6 +554,8 @@ fn render_here(
     options: &RenderOptions,
     done: Option<(std::sync::mpsc::Sender<(String, String)>, &AtomicBool)>,
 ) -> Result<Rendered, RenderError> {
+    // Budget errors raised inside gotmpl and Sprig name rudder's flag.
+    gotmpl::limits::set_raise_hint(crate::render::OUTPUT_RAISE_HINT);
     let release = Value::Map(dict_of(vec![
         ("Name", Value::str(&options.release.name)),
         ("Namespace", Value::str(&options.release.namespace)),
@@ -592,7 +595,8 @@ fn render_here(
         set.add_parsed(name, tpls[name].src.clone(), parsed);
     }
 
-    let mut exec = Exec::new(&set, options.lookup.as_deref());
+    let helm_funcs = HelmFuncs::new(options.lookup.as_deref());
+    let mut exec = Exec::new(&set, helm_registry(), Some(&helm_funcs));
     let mut files = BTreeMap::new();
     for name in &order {
         let base = name.rsplit('/').next().unwrap_or(name);
@@ -657,7 +661,7 @@ const PARALLEL_PARSE_BYTES: usize = 64 * 1024;
 fn parse_files(files: &[(&str, &str)]) -> Vec<Result<ParsedFile, ParseFailure>> {
     let parse_run = |run: &[(&str, &str)]| -> Vec<Result<ParsedFile, ParseFailure>> {
         run.iter()
-            .map(|(name, src)| parse_source(name, src))
+            .map(|(name, src)| parse_source(helm_registry(), name, src))
             .collect()
     };
     let total: usize = files.iter().map(|(_, src)| src.len()).sum();
@@ -690,7 +694,7 @@ fn parse_files(files: &[(&str, &str)]) -> Vec<Result<ParsedFile, ParseFailure>> 
 /// `execution error at (FILE:L:C): MSG`, executor errors as Helm's indented trace, function
 /// errors as Go prints them.
 fn exec_error(e: ExecError) -> RenderError {
-    if let Some(msg) = e.helm_message {
+    if let Some(msg) = e.own_message {
         return RenderError::Other(format!("execution error at ({}): {msg}", e.location));
     }
     match e.trace {
@@ -860,14 +864,18 @@ mod tests {
         let refs = as_refs(&files);
         assert!(refs.iter().map(|(_, s)| s.len()).sum::<usize>() >= PARALLEL_PARSE_BYTES);
         let parallel = parse_files(&refs);
-        let sequential: Vec<_> = refs.iter().map(|(n, s)| parse_source(n, s)).collect();
+        let sequential: Vec<_> = refs
+            .iter()
+            .map(|(n, s)| parse_source(helm_registry(), n, s))
+            .collect();
         assert_eq!(format!("{parallel:?}"), format!("{sequential:?}"));
 
         let mut set = TemplateSet::default();
         for ((name, src), parsed) in refs.iter().zip(parallel) {
             set.add_parsed(name, Rc::from(*src), parsed.unwrap());
         }
-        let mut exec = Exec::new(&set, None);
+        let helm_funcs = HelmFuncs::new(None);
+        let mut exec = Exec::new(&set, helm_registry(), Some(&helm_funcs));
         assert_eq!(exec.execute("d", Value::Nil).unwrap(), "7");
         assert_eq!(exec.execute("e", Value::Nil).unwrap(), "first");
         let f5 = set.get("f5").unwrap();
@@ -880,7 +888,10 @@ mod tests {
         let files = many_files(&[1, 6]);
         let refs = as_refs(&files);
         let parallel = parse_files(&refs);
-        let sequential: Vec<_> = refs.iter().map(|(n, s)| parse_source(n, s)).collect();
+        let sequential: Vec<_> = refs
+            .iter()
+            .map(|(n, s)| parse_source(helm_registry(), n, s))
+            .collect();
         assert_eq!(format!("{parallel:?}"), format!("{sequential:?}"));
         let first = parallel.into_iter().find_map(Result::err).unwrap();
         assert_eq!(

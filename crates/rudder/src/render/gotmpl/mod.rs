@@ -1,18 +1,18 @@
-//! Helm's template engine: Go `text/template` with Sprig v3 and Helm's own functions, rendering
-//! Helm charts exactly as Helm 4 does.
+//! Helm's template engine: Go's `text/template` ([`gotmpl`]) with Sprig v3 ([`sprig`]) and Helm's
+//! own functions, rendering Helm charts exactly as Helm 4 does.
 //!
-//! Layout: `lex` → `parse` (Go's parse tree) → `exec` (Go's evaluation rules) over
-//! [`value::Value`] (Go's dynamic kinds), with `fmt` (Go's `fmt` verbs) and `funcs` (the
-//! function registry, one file per Sprig family; see [`funcs`] for how to add one).
+//! As Helm's `pkg/engine` adds its functions on top of `text/template`, this layer adds Helm's:
+//! `include`, `tpl`, `required`, `fail` and `lookup` need the executor and come through
+//! [`gotmpl::exec::Host`] (`engine_funcs`); `toYaml`/`fromYaml`/`toJson`/`fromJson` are plain
+//! functions (`data`). `helm` builds the objects templates see and renders a chart.
 
-pub mod encode;
-pub mod exec;
-pub mod fmt;
-pub mod funcs;
+mod data;
+pub mod engine_funcs;
 pub mod helm;
-pub mod lex;
-pub mod parse;
-pub mod value;
+
+use gotmpl::{encode, exec, fmt, value};
+/// The Sprig library, as the CLI reaches it (`--enable-dns`).
+pub use sprig as funcs;
 
 pub use helm::{leave_teardown_to_exit, render, render_each, teardown_left_to_exit};
 pub use value::{Dict, Object, Value};
