@@ -28,7 +28,7 @@ debs:
 	@if ! command -v kubectl >/dev/null 2>&1; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubernetes-client; \
 	fi
-	@# openssl judges the keys and certificates of Sprig's genCA/genPrivateKey (funcs/crypto).
+	@# openssl judges the keys and certificates of Sprig's genCA/genPrivateKey (crates/sprig/src/crypto).
 	@if ! command -v openssl >/dev/null 2>&1; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl; \
 	fi
