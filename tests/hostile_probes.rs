@@ -17,6 +17,8 @@ mod cluster;
 mod fixtures;
 #[path = "hostile_probes/harness.rs"]
 mod harness;
+#[path = "hostile_probes/operations.rs"]
+mod operations;
 #[path = "hostile_probes/values.rs"]
 mod values;
 
@@ -90,7 +92,7 @@ fn faults_during_install_upgrade_and_diff() {
     };
     let started = std::time::Instant::now();
     // Fault cases mostly wait (retries, timeouts, hanging requests): more at once.
-    let (total, failures) = cluster::run_faults(&sandbox, &ctx, 3 * THREADS);
+    let (total, failures) = operations::run_faults(&sandbox, &ctx, 3 * THREADS);
     harness::report("faults", total, &failures, started.elapsed());
     assert_held("faults", &failures);
 }
@@ -107,16 +109,16 @@ fn concurrency_and_kill_9() {
     let scenarios: [(&str, Scenario); 3] = [
         (
             "five-concurrent-upgrades-x3",
-            Box::new(|| cluster::run_concurrent_upgrades(&ctx, "race", 5, 3)),
+            Box::new(|| operations::run_concurrent_upgrades(&ctx, "race", 5, 3)),
         ),
         (
             "five-concurrent-installs-of-one-name",
-            Box::new(|| cluster::run_concurrent_installs(&ctx, "twins", 5)),
+            Box::new(|| operations::run_concurrent_installs(&ctx, "twins", 5)),
         ),
         (
             // The race needs luck to show: several rounds (it left a lock in 2 of 4 before).
             "upgrade-rollback-uninstall-at-once-x10",
-            Box::new(|| cluster::run_mixed(&sandbox, &ctx, "mixed", 10)),
+            Box::new(|| operations::run_mixed(&sandbox, &ctx, "mixed", 10)),
         ),
     ];
     let outcomes: Vec<(&str, Vec<String>)> = std::thread::scope(|scope| {
@@ -139,7 +141,7 @@ fn concurrency_and_kill_9() {
             });
         }
     }
-    let (kills, kill_failures) = cluster::run_kill_points(&sandbox, &ctx);
+    let (kills, kill_failures) = operations::run_kill_points(&sandbox, &ctx);
     total += kills;
     failures.extend(kill_failures);
     harness::report("concurrency", total, &failures, started.elapsed());
