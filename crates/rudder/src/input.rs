@@ -84,19 +84,9 @@ pub fn read_within(reader: impl Read, shown: &str, limit: u64) -> Result<Vec<u8>
     Ok(data)
 }
 
-/// `5 MiB`, `1.9 GiB`, `512 KiB`, `100 bytes`: a size as a person reads it.
-pub fn show_size(bytes: u64) -> String {
-    const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
-    for (unit, name) in UNITS {
-        if bytes >= unit {
-            if bytes % unit == 0 {
-                return format!("{} {name}", bytes / unit);
-            }
-            return format!("{:.1} {name}", bytes as f64 / unit as f64);
-        }
-    }
-    format!("{bytes} bytes")
-}
+/// `5 MiB`, `1.9 GiB`, `512 KiB`, `100 bytes`: a size as a person reads it (the template
+/// engine's render budget words its sizes the same way, so there is one formatter).
+pub use gotmpl::limits::show_size;
 
 /// Parses a size such as `5MiB`, `20M`, `512Ki`, `1G` or `1048576` (bytes). `K`, `M` and `G`
 /// are binary units like `Ki`, `Mi` and `Gi`, as for Kubernetes memory sizes that read alike
